@@ -1,0 +1,1 @@
+"""Export formats and serving (installed as ``ganzoo.exporters``)."""

@@ -1,0 +1,271 @@
+"""The ``ganzoo`` command line: list, plugins, train, sample."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganzoo.errors import GanzooError
+
+
+def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``("image_size=32", "d_norm=layer")`` -> ``{"image_size": 32, "d_norm": "layer"}`` (JSON values or text)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        try:
+            out[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key.strip()] = text
+    return out
+
+
+class _Group(click.Group):
+    """Show ganzoo's own errors as one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (GanzooError, ValueError, TypeError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="ganzoo")
+def main() -> None:
+    """ganzoo: a plugin-based GAN model zoo."""
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def list_command(as_json: bool) -> None:
+    """List architectures, losses, datasets, metrics, exporters and zoo models."""
+    from ganzoo.plugin_host import get_registry
+
+    registry = get_registry()
+    sections = {
+        "architectures": [
+            (a.name, f"{a.task}, default loss {a.default_loss}", a.plugin, a.description)
+            for a in registry.architectures.values()
+        ],
+        "losses": [(x.name, "", x.plugin, x.description) for x in registry.losses.values()],
+        "datasets": [
+            (x.name, "needs a path" if x.needs_path else "", x.plugin, x.description)
+            for x in registry.datasets.values()
+        ],
+        "metrics": [(x.name, "", x.plugin, x.description) for x in registry.metrics.values()],
+        "exporters": [(x.name, "", x.plugin, x.description) for x in registry.exporters.values()],
+        "zoo models": [
+            (x.name, f"{x.architecture}, {x.dataset}, {x.resolution or ''}px", x.plugin, x.description)
+            for x in registry.pretrained.values()
+        ],
+    }
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    k: [dict(zip(("name", "details", "plugin", "description"), row, strict=True)) for row in sorted(v)]
+                    for k, v in sections.items()
+                },
+                indent=2,
+            )
+        )
+        return
+    for title, rows in sections.items():
+        click.secho(f"{title} ({len(rows)})", bold=True)
+        if not rows:
+            click.echo("  (none installed)")
+        width = max((len(r[0]) for r in rows), default=0)
+        for name, details, plugin, description in sorted(rows):
+            extra = f" [{details}]" if details else ""
+            click.echo(f"  {name:<{width}}  {description}{extra}  (plugin: {plugin})")
+        click.echo()
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def plugins_command(as_json: bool) -> None:
+    """List plugins with their versions, what each registered, and any load errors."""
+    from dataclasses import asdict
+
+    from ganzoo.plugin_host import get_plugins
+
+    infos = get_plugins()
+    if as_json:
+        click.echo(json.dumps([asdict(i) for i in infos], indent=2))
+        return
+    for info in infos:
+        origin = f"{info.distribution} {info.version}".strip() or info.module
+        click.secho(f"{info.name}", bold=True, nl=False)
+        click.echo(f"  ({origin}{', built-in' if info.builtin else ''})")
+        for kind, names in info.registered.items():
+            click.echo(f"    {kind}: {', '.join(names)}")
+        for error in info.errors:
+            click.secho(f"    error: {error}", fg="red")
+
+
+@main.command("train")
+@click.argument("architecture")
+@click.option("--data", required=True, help="Dataset name (ring-8, grid-25), a .npz file or an image folder.")
+@click.option("--loss", default=None, help="Loss name (default: the architecture's).")
+@click.option("--steps", default=1000, show_default=True, type=int, help="Total generator steps.")
+@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option("--lr", default=None, type=float, help="Learning rate (default: the loss's recommendation).")
+@click.option("--beta1", default=None, type=float, help="Adam beta1 (default: the loss's recommendation).")
+@click.option("--beta2", default=None, type=float, help="Adam beta2 (default: the loss's recommendation).")
+@click.option("--ema", default=0.999, show_default=True, type=float, help="EMA decay of the saved generator.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
+@click.option(
+    "--out-dir",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder: generator, checkpoint, log, plots.",
+)
+@click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoint.safetensors.")
+@click.option("--resize", is_flag=True, help="Resize/convert .npz images to the model's size and channels.")
+@click.option("--data-key", default=None, help="Array name inside a .npz file.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Architecture config field, e.g. --set image_size=32 --set channels=1 (repeatable).",
+)
+@click.option(
+    "--loss-option",
+    "loss_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Loss option, e.g. --loss-option gp_weight=5 (repeatable).",
+)
+@click.option("--log-every", default=10, show_default=True, type=int)
+@click.option("--sample-every", default=500, show_default=True, type=int)
+@click.option("--checkpoint-every", default=1000, show_default=True, type=int)
+@click.option("--channels-last", is_flag=True, help="Use the channels_last memory format (faster convolutions).")
+@click.option("--amp", is_flag=True, help="bfloat16 mixed precision (CUDA only).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def train_command(
+    architecture: str,
+    data: str,
+    loss: str | None,
+    steps: int,
+    batch_size: int,
+    lr: float | None,
+    beta1: float | None,
+    beta2: float | None,
+    ema: float,
+    seed: int,
+    device: str | None,
+    out_dir: Path,
+    resume: bool,
+    resize: bool,
+    data_key: str | None,
+    settings: tuple[str, ...],
+    loss_settings: tuple[str, ...],
+    log_every: int,
+    sample_every: int,
+    checkpoint_every: int,
+    channels_last: bool,
+    amp: bool,
+    quiet: bool,
+) -> None:
+    """Train ARCHITECTURE on --data and save the generator to --out-dir."""
+    from ganzoo.plugin_host import get_registry
+    from ganzoo.training import train
+
+    betas = None
+    if beta1 is not None or beta2 is not None:
+        name = loss or get_registry().get("architecture", architecture).default_loss
+        default = get_registry().get("loss", name).create().optimizer.get("betas", (0.5, 0.999))
+        betas = (default[0] if beta1 is None else beta1, default[1] if beta2 is None else beta2)
+    generator = train(
+        architecture,
+        data,
+        loss=loss,
+        loss_options=_parse_assignments(loss_settings, "--loss-option"),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        betas=betas,
+        ema=ema,
+        seed=seed,
+        device=device,
+        out_dir=out_dir,
+        resume=resume,
+        resize=resize,
+        log_every=log_every,
+        sample_every=sample_every,
+        checkpoint_every=checkpoint_every,
+        channels_last=channels_last,
+        amp=amp,
+        progress=not quiet,
+        data_options={"key": data_key} if data_key else None,
+        **_parse_assignments(settings, "--set"),
+    )
+    click.echo(
+        f"trained {generator.architecture} for {generator.training['steps']} steps; wrote {out_dir}/ "
+        "(config.json, model.safetensors, samples.png, losses.png, losses.csv, checkpoint.safetensors)"
+    )
+
+
+@main.command("sample")
+@click.argument("model")
+@click.option("-n", "--num", "n", default=16, show_default=True, type=int, help="Number of samples.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file: an image grid, or a scatter plot for 2-D generators.",
+)
+@click.option("--nrow", default=None, type=int, help="Images per row of the grid (default: square).")
+@click.option(
+    "--interpolate",
+    nargs=2,
+    type=int,
+    default=None,
+    metavar="SEED_A SEED_B",
+    help="Walk the latent space from SEED_A to SEED_B in -n steps instead.",
+)
+@click.option("--device", default=None)
+def sample_command(
+    model: str,
+    n: int,
+    seed: int,
+    output: Path,
+    nrow: int | None,
+    interpolate: tuple[int, int] | None,
+    device: str | None,
+) -> None:
+    """Draw samples from MODEL (a saved folder) into a PNG."""
+    from ganzoo.sampling import save_grid
+    from ganzoo.storage import load
+
+    generator = load(model, device=device)
+    if interpolate:
+        samples = generator.interpolate(*interpolate, steps=n, output="raw")
+        nrow = nrow or n
+    else:
+        samples = generator.sample(n, seed=seed, output="raw")
+    if generator.config.is_image:
+        save_grid(samples, output, nrow=nrow)
+    elif samples.ndim == 2 and samples.shape[1] == 2:
+        from ganzoo.plots import save_scatter
+
+        save_scatter(samples[:0].cpu().numpy(), samples.cpu().numpy(), output, title=f"{model}: {n} samples")
+    else:
+        raise click.ClickException(f"cannot draw samples of shape {tuple(samples.shape[1:])} as a picture")
+    click.echo(f"wrote {output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

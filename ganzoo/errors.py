@@ -1,0 +1,53 @@
+"""Exceptions and warnings raised by ganzoo. Each message says what was wrong and what to do."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanzooError(Exception):
+    """Base class for every error ganzoo raises on purpose."""
+
+
+class UnknownNameError(GanzooError, KeyError):
+    """A name (architecture, loss, dataset, ...) that no installed plugin registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        message = f"unknown {kind} {name!r}."
+        if close:
+            message += f" Did you mean {', '.join(repr(c) for c in close)}?"
+        message += f" Known {kind}s: {', '.join(known) if known else '(none installed)'}."
+        if hint:
+            message += f" {hint}"
+        super().__init__(message)
+        self.kind, self.name, self.close_matches = kind, name, close
+
+    def __str__(self) -> str:  # KeyError would otherwise print the message with quotes around it
+        return str(self.args[0])
+
+
+class DuplicateNameError(GanzooError):
+    """Two plugins registered the same name for the same kind of thing."""
+
+
+class PluginError(GanzooError):
+    """A plugin failed to load or raised inside a hook (raised only with GANZOO_STRICT_PLUGINS=1)."""
+
+
+class DataError(GanzooError, ValueError):
+    """The training data is missing, empty, unreadable or does not fit the model."""
+
+
+class ModelFileError(GanzooError):
+    """A saved generator folder is missing a file, is corrupt, or does not match its config."""
+
+
+class TrainingDivergedError(GanzooError, FloatingPointError):
+    """A loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
+
+
+class PluginLoadWarning(UserWarning):
+    """A third-party plugin was skipped because it failed to load or raised in a hook."""

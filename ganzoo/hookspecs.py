@@ -1,0 +1,77 @@
+"""The hook contract between ganzoo and its plugins.
+
+Every hook is a *registration* hook: ganzoo calls it with a ``register`` callable and the plugin calls
+``register(...)`` once per thing it provides. The docstrings below are the reference for plugin authors; the
+README's "Writing a plugin" section repeats them with an example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ganzoo")
+hookimpl = pluggy.HookimplMarker("ganzoo")
+
+
+@hookspec
+def register_architectures(register: Callable[..., None]) -> None:
+    """Register GAN architectures.
+
+    ``register(name, generator, discriminator, *, config, task="unconditional", default_loss="non-saturating",
+    tiny=None, training_step=None, description="")``
+
+    ``generator`` and ``discriminator`` are ``nn.Module`` classes, both built as ``cls(config)`` from one
+    ``config`` dataclass (a subclass of ``ganzoo.GeneratorConfig``). The generator maps ``z: (N, z_dim)`` to
+    ``(N, *config.output_shape)`` in [-1, 1]; the discriminator maps that to logits of shape ``(N,)``.
+    ``task`` is ``unconditional``, ``class-conditional`` or ``image-to-image``. ``tiny`` holds config overrides
+    small enough for CPU tests. ``training_step`` is an optional class replacing ``ganzoo.AdversarialStep``.
+    """
+
+
+@hookspec
+def register_losses(register: Callable[..., None]) -> None:
+    """Register adversarial losses.
+
+    ``register(name, loss_class, *, description="")``
+
+    ``loss_class(**options)`` builds an object with ``discriminator_loss(real_logits, fake_logits)``,
+    ``generator_loss(fake_logits)`` and the attributes of ``ganzoo.Loss``: ``d_steps``, ``clip``,
+    ``optimizer`` (recommended settings), ``regularizer(discriminator, real, fake)`` and ``outputs_probability``.
+    """
+
+
+@hookspec
+def register_pretrained(register: Callable[..., None]) -> None:
+    """Register zoo models: short names for ``ganzoo.load``.
+
+    ``register(name, *, architecture, repo_id, revision, sha256, card=None, description="", dataset="",
+    resolution=None, metrics=None)``
+    """
+
+
+@hookspec
+def register_exporters(register: Callable[..., None]) -> None:
+    """Register export formats.
+
+    ``register(format, export, *, description="")`` where ``export(generator, path, **options) -> Path``.
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[..., None]) -> None:
+    """Register evaluation metrics.
+
+    ``register(name, metric_class, *, description="")``; ``metric_class(**options)`` has ``update(batch, real)``
+    and ``compute() -> dict``.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable[..., None]) -> None:
+    """Register data sets.
+
+    ``register(name, factory, *, description="", needs_path=False)`` where ``factory(path=None, **options)``
+    returns a ``torch.utils.data.Dataset`` of samples in [-1, 1] (a ``ganzoo.InMemoryData`` trains fastest).
+    """

@@ -1,0 +1,35 @@
+"""The base class loss plugins build on; the losses themselves live in ``ganzoo.plugins.losses``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+class Loss:
+    """An adversarial loss on discriminator logits.
+
+    Subclasses implement ``discriminator_loss`` and ``generator_loss`` (both minimised) and may override the
+    class attributes the training core reads: ``d_steps`` (discriminator/critic steps per generator step),
+    ``clip`` (weight clipping bound after each critic step), ``optimizer`` (recommended optimiser settings),
+    ``outputs_probability`` (whether ``sigmoid(logit)`` is a probability worth showing as D(x)).
+    """
+
+    d_steps: ClassVar[int] = 1
+    clip: ClassVar[float | None] = None
+    outputs_probability: ClassVar[bool] = True
+    optimizer: ClassVar[dict[str, Any]] = {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)}
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """The discriminator's loss for one batch of real and one of generated samples."""
+        raise NotImplementedError
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """The generator's loss for a batch of generated samples."""
+        raise NotImplementedError
+
+    def regularizer(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """An extra discriminator loss term such as a gradient penalty, or None."""
+        return None

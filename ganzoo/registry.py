@@ -1,0 +1,244 @@
+"""What the plugins registered: one record type per hook, and the ``Registry`` that stores them.
+
+The registry is built from a plugin manager by calling each plugin's hook implementation on its own, with a
+``register`` closure that buffers records. A plugin whose hook raises, or that registers a name another plugin
+already holds, is reported and none of that hook's records are kept, so one broken plugin never breaks ganzoo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganzoo.errors import DuplicateNameError, UnknownNameError
+from ganzoo.models import GeneratorConfig
+
+TASKS = ("unconditional", "class-conditional", "image-to-image")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A GAN family: generator and discriminator classes built from one config dataclass."""
+
+    name: str
+    generator: type
+    discriminator: type
+    config: type[GeneratorConfig]
+    task: str = "unconditional"
+    default_loss: str = "non-saturating"
+    tiny: dict[str, Any] = field(default_factory=dict)
+    training_step: type | None = None
+    description: str = ""
+    plugin: str = ""
+
+    def make_config(self, **overrides: Any) -> GeneratorConfig:
+        """Build this architecture's config from keyword overrides, rejecting unknown keys by name."""
+        return self.config.from_dict(overrides, source=f"architecture {self.name!r}")
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """An adversarial loss; ``create(**options)`` builds the loss object."""
+
+    name: str
+    loss_class: type
+    description: str = ""
+    plugin: str = ""
+
+    def create(self, **options: Any) -> Any:
+        """Instantiate the loss with its options (e.g. ``gp_weight`` for WGAN-GP)."""
+        try:
+            return self.loss_class(**options)
+        except TypeError as exc:
+            raise TypeError(f"loss {self.name!r} does not take these options {sorted(options)}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A zoo model: short name -> architecture, Hub repo, pinned revision and weights hash."""
+
+    name: str
+    architecture: str
+    repo_id: str
+    revision: str
+    sha256: str
+    card: str | None = None
+    description: str = ""
+    dataset: str = ""
+    resolution: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """An export format: ``export(generator, path, **options) -> Path``."""
+
+    name: str
+    export: Callable[..., Any]
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    """An evaluation metric class."""
+
+    name: str
+    metric_class: type
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A data set factory: ``factory(path=None, **options) -> Dataset``."""
+
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    needs_path: bool = False
+    plugin: str = ""
+
+
+def _architecture(
+    name: str,
+    generator: type,
+    discriminator: type,
+    *,
+    config: type[GeneratorConfig],
+    task: str = "unconditional",
+    default_loss: str = "non-saturating",
+    tiny: dict[str, Any] | None = None,
+    training_step: type | None = None,
+    description: str = "",
+) -> Architecture:
+    for role, cls in (("generator", generator), ("discriminator", discriminator)):
+        if not inspect.isclass(cls):
+            raise TypeError(f"architecture {name!r}: {role} must be an nn.Module class, got {cls!r}")
+    if not (dataclasses.is_dataclass(config) and issubclass(config, GeneratorConfig)):
+        raise TypeError(f"architecture {name!r}: config must be a dataclass subclassing ganzoo.GeneratorConfig")
+    if task not in TASKS:
+        raise ValueError(f"architecture {name!r}: task must be one of {TASKS}, got {task!r}")
+    return Architecture(
+        name,
+        generator,
+        discriminator,
+        config,
+        task,
+        default_loss,
+        dict(tiny or {}),
+        training_step,
+        description,
+    )
+
+
+def _loss(name: str, loss_class: type, *, description: str = "") -> LossEntry:
+    from ganzoo.losses import Loss
+
+    if not (inspect.isclass(loss_class) and issubclass(loss_class, Loss)):
+        raise TypeError(f"loss {name!r}: register a subclass of ganzoo.Loss, got {loss_class!r}")
+    return LossEntry(name, loss_class, description or (inspect.getdoc(loss_class) or "").split("\n")[0])
+
+
+def _pretrained(
+    name: str,
+    *,
+    architecture: str,
+    repo_id: str,
+    revision: str,
+    sha256: str,
+    card: str | None = None,
+    description: str = "",
+    dataset: str = "",
+    resolution: int | None = None,
+    metrics: dict[str, float] | None = None,
+) -> Pretrained:
+    if len(sha256) != 64:
+        raise ValueError(f"zoo model {name!r}: sha256 must be 64 hex digits")
+    return Pretrained(
+        name,
+        architecture,
+        repo_id,
+        revision,
+        sha256,
+        card,
+        description,
+        dataset,
+        resolution,
+        dict(metrics or {}),
+    )
+
+
+def _exporter(name: str, export: Callable[..., Any], *, description: str = "") -> Exporter:
+    if not callable(export):
+        raise TypeError(f"exporter {name!r}: export must be callable")
+    return Exporter(name, export, description)
+
+
+def _metric(name: str, metric_class: type, *, description: str = "") -> MetricEntry:
+    return MetricEntry(name, metric_class, description)
+
+
+def _dataset(
+    name: str, factory: Callable[..., Any], *, description: str = "", needs_path: bool = False
+) -> DatasetEntry:
+    if not callable(factory):
+        raise TypeError(f"dataset {name!r}: factory must be callable")
+    return DatasetEntry(name, factory, description, needs_path)
+
+
+# hook name -> (kind used in messages, attribute on Registry, record builder)
+HOOKS: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "register_architectures": ("architecture", "architectures", _architecture),
+    "register_losses": ("loss", "losses", _loss),
+    "register_pretrained": ("zoo model", "pretrained", _pretrained),
+    "register_exporters": ("exporter", "exporters", _exporter),
+    "register_metrics": ("metric", "metrics", _metric),
+    "register_datasets": ("dataset", "datasets", _dataset),
+}
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins registered, by kind and name."""
+
+    architectures: dict[str, Architecture] = field(default_factory=dict)
+    losses: dict[str, LossEntry] = field(default_factory=dict)
+    pretrained: dict[str, Pretrained] = field(default_factory=dict)
+    exporters: dict[str, Exporter] = field(default_factory=dict)
+    metrics: dict[str, MetricEntry] = field(default_factory=dict)
+    datasets: dict[str, DatasetEntry] = field(default_factory=dict)
+
+    def add_all(self, hook: str, plugin: str, records: list[Any], describe_plugin: Callable[[str], str]) -> None:
+        """Add one hook call's records, all or none: a duplicate name rejects the whole batch."""
+        kind, attribute, _ = HOOKS[hook]
+        table: dict[str, Any] = getattr(self, attribute)
+        seen: set[str] = set()
+        for record in records:
+            holder = table[record.name].plugin if record.name in table else (plugin if record.name in seen else None)
+            if holder is not None:
+                raise DuplicateNameError(
+                    f"{kind} {record.name!r} is registered twice: by plugin {describe_plugin(holder)} and by "
+                    f"plugin {describe_plugin(plugin)}. Uninstall one of them, or block one with "
+                    f"GANZOO_BLOCK_PLUGINS=<plugin name>."
+                )
+            seen.add(record.name)
+        for record in records:
+            table[record.name] = dataclasses.replace(record, plugin=plugin)
+
+    def get(self, kind: str, name: str) -> Any:
+        """Look up a record; an unknown name raises ``UnknownNameError`` listing close matches."""
+        attribute = next(attr for k, attr, _ in HOOKS.values() if k == kind)
+        table = getattr(self, attribute)
+        if name not in table:
+            hint = "A plugin may provide it: see `ganzoo plugins` and `ganzoo list`."
+            raise UnknownNameError(kind, name, table, hint)
+        return table[name]
+
+    def names(self) -> dict[str, list[str]]:
+        """Sorted names per kind, for `ganzoo list`."""
+        return {attr: sorted(getattr(self, attr)) for _, attr, _ in HOOKS.values()}

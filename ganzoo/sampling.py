@@ -1,0 +1,68 @@
+"""Latents and image conversions shared by every generator and runtime.
+
+Latents come from ``numpy.random.default_rng(seed)``, not ``torch.randn``: the same seed then gives the same
+images in PyTorch on any device and in ONNX Runtime, which has no torch.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganzoo.fileio import atomic_path
+
+
+def latents(n: int, z_dim: int, seed: int | None = None) -> np.ndarray:
+    """``n`` standard-normal latent vectors of size ``z_dim`` as float32, reproducible from ``seed``."""
+    if not isinstance(n, int) or n <= 0:
+        raise ValueError(f"number of samples must be a positive integer, got {n!r}")
+    return np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation between latent vectors ``a`` and ``b`` at fractions ``t`` (shape ``(steps,)``)."""
+    a_unit, b_unit = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    omega = np.arccos(np.clip(np.dot(a_unit, b_unit), -1.0, 1.0))
+    if omega < 1e-6:  # (anti)parallel vectors: slerp degenerates to lerp
+        return ((1 - t)[:, None] * a + t[:, None] * b).astype(np.float32)
+    so = np.sin(omega)
+    out = (np.sin((1 - t) * omega) / so)[:, None] * a + (np.sin(t * omega) / so)[:, None] * b
+    return out.astype(np.float32)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Images in [-1, 1], ``(N, C, H, W)`` -> uint8 ``(N, H, W, C)`` numpy (rounded, clipped)."""
+    x = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def to_pil(images: torch.Tensor) -> list[Image.Image]:
+    """Images in [-1, 1], ``(N, C, H, W)`` -> a list of PIL images (mode L or RGB)."""
+    arrays = to_uint8(images)
+    return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arrays]
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile uint8 ``(N, H, W, C)`` images into one ``(H', W', C)`` grid, ``nrow`` images a row (default: square)."""
+    n, h, w, c = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), pad_value, np.uint8)
+    for i, image in enumerate(images):
+        top, left = padding + (i // nrow) * (h + padding), padding + (i % nrow) * (w + padding)
+        grid[top : top + h, left : left + w] = image
+    return grid
+
+
+def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, nrow: int | None = None) -> Path:
+    """Save images (tensor in [-1, 1] NCHW, or uint8 NHWC) as one PNG grid, written atomically."""
+    arrays = to_uint8(images) if isinstance(images, torch.Tensor) else images
+    grid = make_grid(arrays, nrow)
+    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format="PNG")
+    return Path(path)

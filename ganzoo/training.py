@@ -1,0 +1,463 @@
+"""The training core: one loop for every architecture and loss.
+
+    D step(s) -> G step -> EMA -> log -> sample grid -> checkpoint
+
+The per-iteration update is a training step object (``AdversarialStep`` by default); an architecture that needs
+its own update (paired L1 terms, two generator/discriminator pairs, functional-gradient updates) registers a
+``training_step`` class and reuses everything else here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganzoo.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from ganzoo.data import BatchSampler, InMemoryData, resolve_data
+from ganzoo.ema import ExponentialMovingAverage
+from ganzoo.errors import DataError, GanzooError, TrainingDivergedError
+from ganzoo.generator import Generator
+from ganzoo.losses import Loss
+from ganzoo.models import GeneratorConfig
+from ganzoo.plugin_host import get_registry
+from ganzoo.sampling import latents, save_grid
+from ganzoo.storage import save
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+LOG_NAME = "losses.csv"
+LOG_FIELDS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved in checkpoints and config.json)."""
+
+    architecture: str
+    model: dict[str, Any]  # the architecture's config fields
+    loss: str  # registered loss name
+    loss_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"gp_weight": 10}
+    steps: int = 1000  # total generator steps (resume continues up to this number)
+    batch_size: int = 64
+    lr: float | None = None  # None: the loss's recommendation
+    betas: tuple[float, float] | None = None  # Adam betas; None: the loss's recommendation
+    ema: float = 0.999  # EMA decay of the published generator weights
+    seed: int = 0
+    data: str = ""  # description of the training data
+    log_every: int = 10  # progress bar, CSV row and finiteness check
+    sample_every: int = 500  # fixed-latent sample grid into out_dir/progress/
+    checkpoint_every: int = 1000
+    amp: bool = False  # bfloat16 autocast (CUDA only)
+    channels_last: bool = False
+    separate_d_batches: bool = False  # D sees real and fake in two passes (pytorch/examples style)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainState:
+    """What a training step reads and updates; saved whole in checkpoints."""
+
+    config: TrainConfig
+    generator: nn.Module
+    discriminator: nn.Module
+    loss: Any
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    ema: ExponentialMovingAverage
+    batches: BatchSampler
+    device: torch.device
+    z_dim: int
+    step: int = 0
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bfloat16 autocast when mixed precision is on (bfloat16 needs no gradient scaler)."""
+        if self.config.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+class AdversarialStep:
+    """The classic alternating update: ``loss.d_steps`` discriminator steps, then one generator step."""
+
+    def __init__(self, state: TrainState) -> None:
+        self.memory_format = torch.channels_last if state.config.channels_last else torch.contiguous_format
+
+    def __call__(self, s: TrainState) -> dict[str, torch.Tensor]:
+        G, D, loss = s.generator, s.discriminator, s.loss
+        n = s.config.batch_size
+        # ------------------------------------------------------------------------------------------------
+        # (1) Update D: maximise log D(x) + log(1 - D(G(z))) (or the chosen loss's version of it)
+        # ------------------------------------------------------------------------------------------------
+        for i in range(loss.d_steps):
+            real = next(s.batches)
+            if real.ndim == 4:
+                real = real.contiguous(memory_format=self.memory_format)
+            z = torch.randn(n, s.z_dim, device=s.device)
+            last = i == loss.d_steps - 1
+            with s.autocast():
+                # The last D step keeps the fake batch's graph: the G step reuses it instead of running G again.
+                with contextlib.nullcontext() if last else torch.no_grad():
+                    fake = G(z)
+                if s.config.separate_d_batches:
+                    real_logits, fake_logits = D(real), D(fake.detach())
+                else:  # one pass over real and fake together: one set of larger, faster kernels
+                    logits = D(torch.cat([real, fake.detach()]))
+                    real_logits, fake_logits = logits[:n], logits[n:]
+                d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
+                penalty = loss.regularizer(D, real, fake.detach())
+                if penalty is not None:
+                    d_loss = d_loss + penalty
+            s.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            s.opt_d.step()
+            if loss.clip is not None:  # WGAN: keep the critic (roughly) Lipschitz by clipping its weights
+                with torch.no_grad():
+                    for p in D.parameters():
+                        p.clamp_(-loss.clip, loss.clip)
+        # ------------------------------------------------------------------------------------------------
+        # (2) Update G: maximise log D(G(z)) (or the chosen loss's version of it)
+        # ------------------------------------------------------------------------------------------------
+        # D's weight gradients are not needed for the G step; switching them off skips a third of D's backward.
+        D.requires_grad_(False)
+        try:
+            with s.autocast():
+                g_loss = loss.generator_loss(D(fake).float())
+            s.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            s.opt_g.step()
+        finally:
+            D.requires_grad_(True)
+        return {
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "d_real": real_logits.detach().float(),
+            "d_fake": fake_logits.detach().float(),
+        }
+
+
+def _make_optimizer(params: Any, settings: dict[str, Any], lr: float | None, betas: Any) -> torch.optim.Optimizer:
+    name = settings.get("name", "adam")
+    lr = lr if lr is not None else settings.get("lr", 2e-4)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas or settings.get("betas", (0.5, 0.999))))
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise GanzooError(f"the loss recommends an unknown optimiser {name!r}; use 'adam' or 'rmsprop'")
+
+
+def _describe_data(data: Any) -> str:
+    if isinstance(data, (str, Path)):
+        return str(data)
+    return getattr(data, "description", "") or type(data).__name__
+
+
+def _check_data_shape(dataset: Any, cfg: GeneratorConfig, architecture: str) -> None:
+    shape = dataset.sample_shape if isinstance(dataset, InMemoryData) else None
+    if shape is None:
+        first = dataset[0]
+        shape = tuple((first[0] if isinstance(first, (list, tuple)) else first).shape)
+    if tuple(shape) != tuple(cfg.output_shape):
+        hint = ""
+        if cfg.is_image and len(shape) == 3:
+            hint = (
+                f" Pass resize=True (CLI: --resize) to resize and convert images to {cfg.output_shape[1]}x"
+                f"{cfg.output_shape[2]} with {cfg.output_shape[0]} channel(s) on load, or set image_size/channels."
+            )
+        raise DataError(
+            f"the data's samples have shape {tuple(shape)} but {architecture!r} with this config makes "
+            f"{tuple(cfg.output_shape)}.{hint}"
+        )
+
+
+def _metrics_to_floats(metrics: dict[str, torch.Tensor], probability: bool) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if key in ("d_real", "d_fake"):
+            value = torch.sigmoid(value) if probability else value
+            value = value.mean()
+        out[key] = float(value)
+    return out
+
+
+def train(
+    architecture: str,
+    data: Any,
+    *,
+    loss: str | None = None,
+    loss_options: dict[str, Any] | None = None,
+    steps: int = 1000,
+    batch_size: int = 64,
+    lr: float | None = None,
+    betas: Sequence[float] | None = None,
+    ema: float = 0.999,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    log_every: int = 10,
+    sample_every: int = 500,
+    checkpoint_every: int = 1000,
+    amp: bool = False,
+    channels_last: bool = False,
+    separate_d_batches: bool = False,
+    resize: bool = False,
+    data_options: dict[str, Any] | None = None,
+    progress: bool = True,
+    callbacks: Sequence[Callable[[int, dict[str, float], TrainState], None]] = (),
+    **config: Any,
+) -> Generator:
+    """Train a registered architecture on ``data`` and return the EMA generator (in eval mode).
+
+    Args:
+        architecture: registered architecture name (``ganzoo list``).
+        data: a registered dataset name (``ring-8``), a ``.npz`` file, an image folder, or a torch Dataset of
+            samples in [-1, 1].
+        loss: registered loss name; default: the architecture's ``default_loss``.
+        steps: total generator steps; with ``resume=True`` training continues from the checkpoint up to this.
+        out_dir: where the run writes ``config.json`` + ``model.safetensors`` (the EMA generator),
+            ``checkpoint.safetensors``, ``losses.csv``, ``losses.png``, ``samples.png`` and ``progress/``.
+            ``None`` writes nothing.
+        resume: continue from ``out_dir/checkpoint.safetensors`` (bit-identical on CPU).
+        resize: resize/convert images from files to the model's size and channels on load.
+        callbacks: called as ``fn(step, metrics, state)`` every ``log_every`` steps.
+        **config: the architecture's config fields (``image_size=64``, ``z_dim=100``, ...).
+    """
+    registry = get_registry()
+    arch = registry.get("architecture", architecture)
+    cfg = arch.make_config(**config)
+    loss_name = loss or arch.default_loss
+    loss_obj = registry.get("loss", loss_name).create(**(loss_options or {}))
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    for name, value in (
+        ("log_every", log_every),
+        ("sample_every", sample_every),
+        ("checkpoint_every", checkpoint_every),
+    ):
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if resume and out_dir is None:
+        raise ValueError("resume=True needs out_dir, the folder holding checkpoint.safetensors")
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if amp and device.type != "cuda":
+        amp = False  # bfloat16 autocast is slower than fp32 on most CPUs
+    tc = TrainConfig(
+        architecture=arch.name,
+        model=cfg.to_dict(),
+        loss=loss_name,
+        loss_options=dict(loss_options or {}),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        betas=tuple(betas) if betas else None,
+        ema=ema,
+        seed=seed,
+        data=_describe_data(data),
+        log_every=log_every,
+        sample_every=sample_every,
+        checkpoint_every=checkpoint_every,
+        amp=amp,
+        channels_last=channels_last,
+        separate_d_batches=separate_d_batches,
+    )
+    out = Path(out_dir) if out_dir is not None else None
+    if resume:
+        _check_resumable(out / CHECKPOINT_NAME, tc)
+
+    # -- data --------------------------------------------------------------------------------------------------
+    options = dict(data_options or {})
+    if cfg.is_image and isinstance(data, (str, Path)) and (Path(data).exists()):
+        options.setdefault("image_size", cfg.output_shape[1])
+        options.setdefault("channels", cfg.output_shape[0])
+        options.setdefault("resize", resize)
+    dataset = resolve_data(data, **options)
+    _check_data_shape(dataset, cfg, arch.name)
+
+    # -- models, optimisers, EMA (seeded: the same seed gives the same run on CPU) ----------------------------
+    torch.manual_seed(seed)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    G = arch.generator(cfg).to(device, memory_format=memory_format).train()
+    D = arch.discriminator(cfg).to(device, memory_format=memory_format).train()
+    if type(loss_obj).regularizer is not Loss.regularizer and _has_batchnorm(D):
+        warnings.warn(
+            f"loss {loss_name!r} adds a gradient penalty, which assumes per-sample gradients, but the "
+            f"discriminator uses BatchNorm; prefer a discriminator without batch norm (e.g. d_norm='layer').",
+            stacklevel=2,
+        )
+    settings = dict(loss_obj.optimizer)
+    state = TrainState(
+        config=tc,
+        generator=G,
+        discriminator=D,
+        loss=loss_obj,
+        opt_g=_make_optimizer(G.parameters(), settings, lr, betas),
+        opt_d=_make_optimizer(D.parameters(), settings, lr, betas),
+        ema=ExponentialMovingAverage(G, ema),
+        batches=BatchSampler(dataset, batch_size, seed=seed, device=device),
+        device=device,
+        z_dim=cfg.z_dim,
+    )
+    if resume:
+        load_checkpoint(out / CHECKPOINT_NAME, state)
+    step_fn = (arch.training_step or AdversarialStep)(state)
+    fixed_z = torch.from_numpy(latents(64, cfg.z_dim, seed)).to(device)  # the same latents in every grid
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        log = _CsvLog(out / LOG_NAME, keep_until=state.step if resume else 0)
+    else:
+        log = None
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=steps,
+        initial=state.step,
+        disable=not progress,
+        desc=f"{arch.name}/{loss_name}",
+        unit="step",
+        dynamic_ncols=True,
+    )
+    started = time.perf_counter()
+    try:
+        while state.step < steps:
+            metrics = step_fn(state)
+            state.ema.update(G)
+            state.step += 1
+            bar.update(1)
+            at_log = state.step % log_every == 0 or state.step == steps
+            at_checkpoint = out is not None and (state.step % checkpoint_every == 0 or state.step == steps)
+            if at_log or at_checkpoint:
+                values = _metrics_to_floats(metrics, loss_obj.outputs_probability)
+                bad = [k for k in ("d_loss", "g_loss") if not math.isfinite(values[k])]
+                if bad:
+                    raise TrainingDivergedError(_diverged_message(bad, values, state.step, out))
+                values["seconds"] = round(time.perf_counter() - started, 3)
+                bar.set_postfix(
+                    d=f"{values['d_loss']:.3f}",
+                    g=f"{values['g_loss']:.3f}",
+                    Dx=f"{values['d_real']:.3f}",
+                    DGz=f"{values['d_fake']:.3f}",
+                    refresh=False,
+                )
+                if log is not None:
+                    log.writerow({"step": state.step, **{k: values[k] for k in LOG_FIELDS[1:]}})
+                for callback in callbacks:
+                    callback(state.step, values, state)
+            if out is not None and (state.step % sample_every == 0 or state.step == steps):
+                _save_samples(state, fixed_z, dataset, out / "progress" / f"step-{state.step:07d}.png")
+            if at_checkpoint:
+                save_checkpoint(out / CHECKPOINT_NAME, state)
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+
+    wall = time.perf_counter() - started
+    generator = Generator(
+        state.ema.module.eval(),
+        arch.name,
+        cfg,
+        task=arch.task,
+        training={
+            "loss": loss_name,
+            "steps": state.step,
+            "batch_size": batch_size,
+            "seed": seed,
+            "data": tc.data,
+            "images_seen": state.step * batch_size,
+            "device": str(device),
+            "wall_seconds_last_session": round(wall, 1),
+            "lr": state.opt_g.param_groups[0]["lr"],
+            "ema": ema,
+        },
+    )
+    if out is not None:
+        save(generator, out)
+        _save_samples(state, fixed_z, dataset, out / "samples.png")
+        from ganzoo.plots import save_loss_plot
+
+        save_loss_plot(out / LOG_NAME, out / "losses.png", title=f"{arch.name} / {loss_name} on {tc.data}")
+    return generator
+
+
+def _has_batchnorm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+def _diverged_message(bad: list[str], values: dict[str, float], step: int, out: Path | None) -> str:
+    where = (
+        f"The last good checkpoint in {out / CHECKPOINT_NAME} is intact: resume from it with a lower lr "
+        f"(or another loss)."
+        if out is not None
+        else "Try a lower lr or another loss."
+    )
+    return f"{' and '.join(bad)} became {values[bad[0]]} at step {step}; training stopped. {where}"
+
+
+def _check_resumable(path: Path, tc: TrainConfig) -> None:
+    _, metadata = read_checkpoint(path)
+    saved = json.loads(metadata["train_config"])
+    must_match = ("architecture", "model", "loss", "loss_options", "batch_size", "seed", "ema", "lr")
+    current = tc.to_dict()
+    diffs = [
+        f"{k}: checkpoint {saved.get(k)!r}, now {current[k]!r}"
+        for k in must_match
+        if json.dumps(saved.get(k)) != json.dumps(current[k])
+    ]
+    if diffs:
+        raise GanzooError(f"cannot resume {path}: the run's settings differ ({'; '.join(diffs)})")
+    if int(metadata["step"]) >= tc.steps:
+        raise GanzooError(
+            f"{path} is already at step {metadata['step']}; pass steps > {metadata['step']} to train further"
+        )
+
+
+class _CsvLog:
+    """The training log: one CSV row every ``log_every`` steps, flushed so it can be read while training."""
+
+    def __init__(self, path: Path, keep_until: int) -> None:
+        rows = []
+        if keep_until and path.is_file():  # resuming: drop rows the checkpoint does not cover
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= keep_until]
+        self.file = open(path, "w", newline="")  # noqa: SIM115 - closed by close()
+        self.writer = csv.DictWriter(self.file, LOG_FIELDS)
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+
+    def writerow(self, row: dict[str, Any]) -> None:
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@torch.no_grad()
+def _save_samples(state: TrainState, fixed_z: torch.Tensor, dataset: Any, path: Path) -> None:
+    """A picture of the EMA generator's samples: a grid of images, or a scatter plot over 2-D data."""
+    fake = state.ema.module(fixed_z).float()
+    if fake.ndim == 4:
+        save_grid(fake, path, nrow=8)
+    elif fake.ndim == 2 and fake.shape[1] == 2:
+        from ganzoo.plots import save_scatter
+
+        many = state.ema.module(torch.from_numpy(latents(2000, state.z_dim, 1)).to(state.device)).float()
+        real = dataset.data[:2000].float().numpy() if isinstance(dataset, InMemoryData) else np.zeros((0, 2))
+        save_scatter(real, many.cpu().numpy(), path, title=f"step {state.step}")

@@ -1,0 +1,276 @@
+"""The training core: every loss trains, seeding, exact resume, divergence handling, outputs, real faces."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ganzoo
+from ganzoo.checkpoint import read_checkpoint
+
+MLP_TINY = {"z_dim": 4, "hidden": 16, "layers": 2}
+DCGAN_TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
+
+
+def _state(generator):
+    return {k: v.clone() for k, v in generator.module.state_dict().items()}
+
+
+def _equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("loss", ganzoo.list_losses())
+def test_every_loss_trains_and_changes_weights(loss):
+    """Two steps of the MLP GAN with each loss: finite losses, weights moved away from the initialisation."""
+    seen = []
+    g = ganzoo.train(
+        "mlp",
+        "ring-8",
+        loss=loss,
+        steps=2,
+        batch_size=8,
+        progress=False,
+        log_every=1,
+        callbacks=[lambda step, m, s: seen.append(m)],
+        **MLP_TINY,
+    )
+    initial = ganzoo.create("mlp", seed=0, **MLP_TINY)
+    assert len(seen) == 2 and all(np.isfinite([m["d_loss"], m["g_loss"]]).all() for m in seen)
+    assert not _equal(_state(g), _state(initial))
+    assert g.training["loss"] == loss and g.training["steps"] == 2
+
+
+def test_loss_settings_reach_the_optimiser():
+    """The training core asks the loss for its critic steps and optimiser, and clips weights for WGAN."""
+    calls = []
+    ganzoo.train(
+        "mlp",
+        "ring-8",
+        loss="wasserstein",
+        steps=3,
+        batch_size=8,
+        progress=False,
+        log_every=1,
+        callbacks=[lambda step, m, s: calls.append(s)],
+        **MLP_TINY,
+    )
+    state = calls[-1]
+    assert isinstance(state.opt_d, torch.optim.RMSprop) and state.opt_d.param_groups[0]["lr"] == 5e-5
+    assert state.batches.position == 3 * 5 * 8  # 5 critic batches per generator step
+    assert max(p.abs().max().item() for p in state.discriminator.parameters()) <= 0.01
+    state = []
+    ganzoo.train(
+        "mlp",
+        "ring-8",
+        loss="wgan-gp",
+        steps=1,
+        batch_size=8,
+        progress=False,
+        callbacks=[lambda step, m, s: state.append(s)],
+        log_every=1,
+        **MLP_TINY,
+    )
+    assert state[0].opt_g.param_groups[0]["betas"] == (0.0, 0.9)
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    """Training is deterministic on CPU for a seed."""
+    a = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, **DCGAN_TINY)
+    b = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, **DCGAN_TINY)
+    c = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, seed=1, **DCGAN_TINY)
+    assert _equal(_state(a), _state(b)) and not _equal(_state(a), _state(c))
+
+
+def _faces(n=32, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return ganzoo.InMemoryData(torch.from_numpy(rng.integers(0, 256, (n, 3, size, size), dtype=np.uint8)))
+
+
+@pytest.mark.parametrize(
+    ("arch", "loss", "tiny"), [("dcgan", "non-saturating", DCGAN_TINY), ("mlp", "wgan-gp", MLP_TINY)]
+)
+def test_resume_is_bit_identical(tmp_path, arch, loss, tiny):
+    """N steps, then resume to 2N, equals 2N uninterrupted steps: G, D, EMA, optimisers, RNG and data order."""
+    data = _faces() if arch == "dcgan" else "ring-8"
+    kw = dict(loss=loss, batch_size=4, progress=False, checkpoint_every=3, log_every=1, **tiny)
+    straight = ganzoo.train(arch, data, steps=6, out_dir=tmp_path / "straight", **kw)
+    ganzoo.train(arch, data, steps=3, out_dir=tmp_path / "resumed", **kw)
+    resumed = ganzoo.train(arch, data, steps=6, out_dir=tmp_path / "resumed", resume=True, **kw)
+    assert _equal(_state(straight), _state(resumed))
+    a, _ = read_checkpoint(tmp_path / "straight" / "checkpoint.safetensors")
+    b, meta = read_checkpoint(tmp_path / "resumed" / "checkpoint.safetensors")
+    assert meta["step"] == "6" and _equal(a, b)
+    with open(tmp_path / "resumed" / "losses.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_refuses_other_settings_and_finished_runs(tmp_path):
+    """Resuming with another loss, or to a step already reached, is a clear error."""
+    kw = dict(batch_size=4, progress=False, out_dir=tmp_path, **MLP_TINY)
+    ganzoo.train("mlp", "ring-8", steps=2, **kw)
+    with pytest.raises(ganzoo.GanzooError, match="loss: checkpoint 'non-saturating', now 'hinge'"):
+        ganzoo.train("mlp", "ring-8", loss="hinge", steps=4, resume=True, **kw)
+    with pytest.raises(ganzoo.GanzooError, match="already at step 2"):
+        ganzoo.train("mlp", "ring-8", steps=2, resume=True, **kw)
+    with pytest.raises(ganzoo.ModelFileError, match="no checkpoint"):
+        ganzoo.train("mlp", "ring-8", steps=2, resume=True, **{**kw, "out_dir": tmp_path / "empty"})
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, register_plugin):
+    """A loss that turns NaN stops training with a clear message; the checkpoint from before is untouched."""
+
+    class NanAfterFour(ganzoo.Loss):
+        calls = 0
+
+        def discriminator_loss(self, real_logits, fake_logits):
+            type(self).calls += 1
+            value = torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean()
+            return value * (float("nan") if type(self).calls > 4 else 1.0)
+
+        def generator_loss(self, fake_logits):
+            return torch.nn.functional.softplus(-fake_logits).mean()
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_losses(self, register):
+            register("nan-after-4", NanAfterFour)
+
+    register_plugin(Plugin(), "nan")
+    with pytest.raises(
+        ganzoo.TrainingDivergedError, match=r"d_loss and g_loss became nan at step 5.*last good checkpoint"
+    ):
+        ganzoo.train(
+            "mlp",
+            "ring-8",
+            loss="nan-after-4",
+            steps=10,
+            batch_size=4,
+            progress=False,
+            out_dir=tmp_path,
+            checkpoint_every=2,
+            log_every=1,
+            **MLP_TINY,
+        )
+    tensors, meta = read_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert meta["step"] == "4"
+    assert all(torch.isfinite(t).all() for k, t in tensors.items() if t.is_floating_point())
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_run_folder_outputs(tmp_path):
+    """A run writes a loadable generator, a CSV log, a loss plot, sample grids and a checkpoint."""
+    g = ganzoo.train(
+        "dcgan",
+        _faces(),
+        steps=4,
+        batch_size=4,
+        progress=False,
+        out_dir=tmp_path,
+        log_every=2,
+        sample_every=2,
+        checkpoint_every=2,
+        **DCGAN_TINY,
+    )
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "config.json",
+        "model.safetensors",
+        "checkpoint.safetensors",
+        "losses.csv",
+        "losses.png",
+        "samples.png",
+        "progress",
+    } <= names
+    assert sorted(p.name for p in (tmp_path / "progress").iterdir()) == ["step-0000002.png", "step-0000004.png"]
+    with open(tmp_path / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["2", "4"] and set(rows[0]) >= {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert 0 <= float(rows[0]["d_real"]) <= 1  # D(x) shown as a probability for log-loss GANs
+    grid = Image.open(tmp_path / "samples.png")
+    assert grid.size == (8 * 18 + 2, 8 * 18 + 2)  # 64 fixed latents, 8 a row, 16 px + 2 px padding
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architecture"] == "dcgan" and config["training"]["steps"] == 4
+    assert torch.equal(g.sample(4, seed=3), ganzoo.load(tmp_path).sample(4, seed=3))
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_ema_follows_the_generator():
+    """The returned generator is the EMA of G: close to G's weights but not equal after a few steps."""
+    states = []
+    g = ganzoo.train(
+        "mlp",
+        "ring-8",
+        steps=5,
+        batch_size=8,
+        progress=False,
+        log_every=5,
+        callbacks=[lambda step, m, s: states.append(s)],
+        **MLP_TINY,
+    )
+    live = states[-1].generator.state_dict()
+    ema = g.module.state_dict()
+    assert not _equal(live, ema)
+    assert all(torch.allclose(live[k], ema[k], atol=0.05) for k in live)
+
+
+def test_two_d_run_draws_a_scatter_plot(tmp_path):
+    """For 2-D data the sample picture is a scatter plot over the data."""
+    ganzoo.train("mlp", "ring-8", steps=2, batch_size=8, progress=False, out_dir=tmp_path, **MLP_TINY)
+    picture = Image.open(tmp_path / "samples.png")
+    assert picture.size == (500, 500)
+
+
+def test_trains_on_real_celeba_faces(celeba_path, tmp_path):
+    """DCGAN-64 (narrow) trains a few steps on the real CelebA 64x64 faces from ../shared/datasets."""
+    g = ganzoo.train(
+        "dcgan",
+        celeba_path,
+        steps=3,
+        batch_size=8,
+        progress=False,
+        out_dir=tmp_path,
+        g_width=8,
+        d_width=8,
+        z_dim=16,
+        channels_last=True,
+    )
+    assert g.training["data"] == str(celeba_path)
+    assert g.sample(2, seed=0, output="numpy").shape == (2, 64, 64, 3)
+    assert np.isfinite([float(r["d_loss"]) for r in csv.DictReader(open(tmp_path / "losses.csv"))]).all()
+
+
+def test_wrong_image_size_is_a_clear_error_unless_resized(celeba_path):
+    """64 px faces for a 32 px model: an error saying how to fix it; with resize=True it trains."""
+    with pytest.raises(ganzoo.DataError, match=r"64x64 images with 3 channel\(s\).*32x32.*resize=True"):
+        ganzoo.train("dcgan", celeba_path, steps=1, image_size=32, progress=False)
+    with pytest.raises(ganzoo.DataError, match=r"shape \(3, 16, 16\) but 'dcgan'.*makes \(1, 16, 16\)"):
+        ganzoo.train("dcgan", _faces(), steps=1, progress=False, **{**DCGAN_TINY, "channels": 1})
+
+
+def test_bad_arguments():
+    """Non-positive steps or batch sizes and resume without a folder are refused."""
+    with pytest.raises(ValueError, match="steps must be positive"):
+        ganzoo.train("mlp", "ring-8", steps=0)
+    with pytest.raises(ValueError, match="resume=True needs out_dir"):
+        ganzoo.train("mlp", "ring-8", resume=True)
+    with pytest.raises(ganzoo.DataError, match="fewer than batch_size"):
+        ganzoo.train("dcgan", _faces(n=4), batch_size=8, steps=1, progress=False, **DCGAN_TINY)
+
+
+def test_gradient_penalty_with_batchnorm_warns():
+    """WGAN-GP on a batch-norm discriminator warns and suggests d_norm='layer'."""
+    with pytest.warns(UserWarning, match="d_norm='layer'"):
+        ganzoo.train("dcgan", _faces(), loss="wgan-gp", steps=1, batch_size=4, progress=False, **DCGAN_TINY)
+
+
+def test_separate_d_batches_option_trains():
+    """The pytorch/examples-style two-pass discriminator update is available and differs from the joint pass."""
+    a = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, **DCGAN_TINY)
+    b = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, separate_d_batches=True, **DCGAN_TINY)
+    assert not _equal(_state(a), _state(b))
