@@ -93,6 +93,14 @@ class PluginHost:
         if self._loaded:
             return self
         self._loaded = True
+        try:
+            self._load_all()
+        except BaseException:
+            self._loaded = False  # strict mode raised: a later call tries again rather than using half a host
+            raise
+        return self
+
+    def _load_all(self) -> None:
         found_builtin = False
         seen: set[tuple[str, str]] = set()
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -113,10 +121,17 @@ class PluginHost:
             for name, module in DEFAULT_PLUGINS.items():
                 self._load_one(name, module, lambda m=module: importlib.import_module(m), "ganzoo", __version__, True)
         self._check_pending()
-        return self
 
     def _load_one(self, name: str, module: str, load: Any, dist: str, version: str, builtin: bool) -> None:
         if name in self.blocked:
+            return
+        if name in self.plugins:  # the name is taken: report the newcomer without touching the first plugin's info
+            holder = self.describe(name)
+            self._fail(
+                PluginInfo(name, module, dist, version, builtin),
+                f"uses the plugin name {name!r}, already taken by plugin {holder}",
+                ValueError(name),
+            )
             return
         info = PluginInfo(name, module, dist, version, builtin)
         self.plugins[name] = info
@@ -159,7 +174,10 @@ class PluginHost:
     def register(self, plugin: Any, name: str) -> None:
         """Register a plugin object (a module or a class instance with hook implementations)."""
         self.load()
-        self.plugins[name] = PluginInfo(name, getattr(plugin, "__module__", None) or str(plugin))
+        if name in self.plugins:
+            raise ValueError(f"a plugin named {name!r} is already registered ({self.describe(name)})")
+        module = getattr(plugin, "__name__", None) or getattr(plugin, "__module__", None) or repr(plugin)
+        self.plugins[name] = PluginInfo(name, module)
         self.pm.register(plugin, name=name)
         self._check_pending()
         self._registry = None

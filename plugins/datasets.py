@@ -125,7 +125,7 @@ def npz_images(
         raise DataError(f"{path}[{key!r}] has dtype {images.dtype}; ganzoo reads uint8 images in [0, 255]")
     if images.ndim == 3:
         images = images[..., None]
-    elif images.ndim == 4 and images.shape[1] in (1, 3) and images.shape[-1] not in (1, 3, 4):
+    elif images.ndim == 4 and images.shape[1] in (1, 3, 4) and images.shape[-1] not in (1, 3, 4):
         images = images.transpose(0, 2, 3, 1)
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
         raise DataError(f"{path}[{key!r}] has shape {images.shape}; expected (N, H, W[, C]) with C in 1, 3, 4")

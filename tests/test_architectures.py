@@ -50,7 +50,7 @@ def test_dcgan_rejects_bad_config():
         ganzoo.create("dcgan", image_size=48)
     with pytest.raises(ganzoo.ConfigError, match="channels must be 1"):
         ganzoo.create("dcgan", channels=2)
-    with pytest.raises(ganzoo.ConfigError, match="unknown config field.*widht"):
+    with pytest.raises(ganzoo.ConfigError, match=r"unknown config field.*widht"):
         ganzoo.create("dcgan", widht=3)
 
 

@@ -46,7 +46,7 @@ def test_non_saturating():
 
 
 def test_non_saturating_gradient_does_not_vanish():
-    """Where D confidently rejects a fake (logit -10), the minimax G gradient vanishes and the log D trick's does not."""
+    """Where D confidently rejects a fake (logit -10), minimax G gradients vanish; the log D trick's do not."""
     logit = torch.tensor([-10.0], requires_grad=True)
     (minimax_grad,) = torch.autograd.grad(_loss("minimax").generator_loss(logit), logit)
     (ns_grad,) = torch.autograd.grad(_loss("non-saturating").generator_loss(logit), logit)

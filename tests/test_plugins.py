@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
-import tomllib
 
 import pytest
+import tomllib
 from torch import nn
 
 import ganzoo
@@ -40,7 +40,7 @@ def test_every_hook_is_documented_in_the_readme(hook):
 
 
 def test_builtin_plugins_are_entry_points():
-    """Built-ins are declared in pyproject's entry points exactly like a third-party plugin, and match DEFAULT_PLUGINS."""
+    """Built-ins are entry points in pyproject, exactly like a third-party plugin's, matching DEFAULT_PLUGINS."""
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["ganzoo"]
     assert declared == DEFAULT_PLUGINS
     installed = {
@@ -239,3 +239,19 @@ def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
     host.register(Plugin(), "traced")
     host.pm.hook.register_metrics(register=lambda *a, **k: None)
     assert re.search(r"register_metrics", capsys.readouterr().out)
+
+
+def test_plugin_name_clash_keeps_the_first_plugin(monkeypatch):
+    """A third-party entry point named like a built-in is reported; the built-in keeps its name and info."""
+
+    class Module:
+        @staticmethod
+        @ganzoo.hookimpl
+        def register_losses(register):
+            register("other-loss", ganzoo.Loss)
+
+    _with_entry_points(monkeypatch, [_FakeEntryPoint("mlp", lambda: Module)])
+    with pytest.warns(ganzoo.PluginLoadWarning, match=r"plugin name 'mlp', already taken by plugin 'mlp' \(ganzoo"):
+        host = ganzoo.PluginHost().load()
+    assert host.plugins["mlp"].builtin and host.plugins["mlp"].distribution == "ganzoo"
+    assert host.registry.architectures["mlp"].plugin == "mlp" and "other-loss" not in host.registry.losses

@@ -242,7 +242,8 @@ def test_trains_on_real_celeba_faces(celeba_path, tmp_path):
     )
     assert g.training["data"] == str(celeba_path)
     assert g.sample(2, seed=0, output="numpy").shape == (2, 64, 64, 3)
-    assert np.isfinite([float(r["d_loss"]) for r in csv.DictReader(open(tmp_path / "losses.csv"))]).all()
+    with open(tmp_path / "losses.csv") as f:
+        assert np.isfinite([float(r["d_loss"]) for r in csv.DictReader(f)]).all()
 
 
 def test_wrong_image_size_is_a_clear_error_unless_resized(celeba_path):
