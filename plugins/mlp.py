@@ -17,7 +17,7 @@ from ganzoo.models import ConfigError, GeneratorConfig
 class MLPConfig(GeneratorConfig):
     """MLP GAN hyperparameters."""
 
-    z_dim: int = 16
+    z_dim: int = 2  # 2-D noise for 2-D data, as in the VEEGAN/PacGAN toy experiments
     data_dim: int = 2  # dimension of each sample
     hidden: int = 256  # width of every hidden layer, in G and D
     layers: int = 3  # hidden layers, in G and D

@@ -126,7 +126,7 @@ def test_missing_files_and_plugins(saved, tmp_path):
 
 def test_unknown_zoo_name():
     """A bare name that is neither a folder nor a zoo model suggests how to load a folder."""
-    with pytest.raises(ganzoo.UnknownNameError, match="unknown zoo model 'dcgan-celbea'.*local-dir"):
+    with pytest.raises(ganzoo.UnknownNameError, match=r"unknown zoo model 'dcgan-celbea'.*local-dir"):
         ganzoo.load("dcgan-celbea")
 
 
