@@ -149,7 +149,12 @@ def plugins_command(as_json: bool) -> None:
 @click.option("--log-every", default=10, show_default=True, type=int)
 @click.option("--sample-every", default=500, show_default=True, type=int)
 @click.option("--checkpoint-every", default=1000, show_default=True, type=int)
-@click.option("--channels-last", is_flag=True, help="Use the channels_last memory format (faster convolutions).")
+@click.option(
+    "--channels-last/--no-channels-last",
+    default=True,
+    show_default=True,
+    help="channels_last (NHWC) memory format: faster convolutions.",
+)
 @click.option("--amp", is_flag=True, help="bfloat16 mixed precision (CUDA only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train_command(

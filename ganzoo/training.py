@@ -60,7 +60,7 @@ class TrainConfig:
     sample_every: int = 500  # fixed-latent sample grid into out_dir/progress/
     checkpoint_every: int = 1000
     amp: bool = False  # bfloat16 autocast (CUDA only)
-    channels_last: bool = False
+    channels_last: bool = True  # NHWC convolutions: ~10% faster DCGAN steps on CPU (benchmarks/README.md)
     separate_d_batches: bool = False  # D sees real and fake in two passes (pytorch/examples style)
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def train(
     sample_every: int = 500,
     checkpoint_every: int = 1000,
     amp: bool = False,
-    channels_last: bool = False,
+    channels_last: bool = True,
     separate_d_batches: bool = False,
     resize: bool = False,
     data_options: dict[str, Any] | None = None,
