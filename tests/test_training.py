@@ -270,8 +270,20 @@ def test_gradient_penalty_with_batchnorm_warns():
         ganzoo.train("dcgan", _faces(), loss="wgan-gp", steps=1, batch_size=4, progress=False, **DCGAN_TINY)
 
 
-def test_separate_d_batches_option_trains():
-    """The pytorch/examples-style two-pass discriminator update is available and differs from the joint pass."""
-    a = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, **DCGAN_TINY)
-    b = ganzoo.train("dcgan", _faces(), steps=2, batch_size=4, progress=False, separate_d_batches=True, **DCGAN_TINY)
-    assert not _equal(_state(a), _state(b))
+def test_separate_d_batches_default_follows_batch_norm():
+    """A batch-norm D gets separate real/fake passes by default; a D without batch norm gets the joint pass.
+
+    With one joint pass, BN's batch statistics mix real and fake, and the G step (fakes only) meets a different
+    D: on CelebA, D(G(z)) fell to 0 within 50 steps. The two settings must also train differently.
+    """
+    seen = {}
+
+    def record(name):
+        return lambda step, metrics, state: seen.setdefault(name, state.config.separate_d_batches)
+
+    kw = {"steps": 2, "batch_size": 4, "progress": False, "log_every": 1}
+    auto = ganzoo.train("dcgan", _faces(), callbacks=[record("bn")], **kw, **DCGAN_TINY)
+    ganzoo.train("dcgan", _faces(), callbacks=[record("ln")], d_norm="layer", **kw, **DCGAN_TINY)
+    joint = ganzoo.train("dcgan", _faces(), separate_d_batches=False, **kw, **DCGAN_TINY)
+    assert seen == {"bn": True, "ln": False}
+    assert not _equal(_state(auto), _state(joint))
