@@ -15,7 +15,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-from ganzoo.data import InMemoryData, resolve_data
+from typing import TYPE_CHECKING, Any
+
 from ganzoo.errors import (
     DataError,
     DuplicateNameError,
@@ -26,43 +27,93 @@ from ganzoo.errors import (
     TrainingDivergedError,
     UnknownNameError,
 )
-from ganzoo.generator import Generator
-from ganzoo.hookspecs import hookimpl
-from ganzoo.losses import Loss
-from ganzoo.models import ConfigError, GeneratorConfig, ImageConfig
-from ganzoo.plugin_host import PluginHost, get_plugins, get_registry, use_host
-from ganzoo.storage import create, load, save
-from ganzoo.training import AdversarialStep, TrainConfig, TrainState, train
+
+# The public API is imported lazily (PEP 562): ``import ganzoo`` stays cheap, and torch-free parts such as
+# ``ganzoo.exporters.serve`` (numpy + onnxruntime only) can be imported where torch is not installed.
+_LAZY: dict[str, str] = {
+    "InMemoryData": "ganzoo.data",
+    "resolve_data": "ganzoo.data",
+    "Generator": "ganzoo.generator",
+    "hookimpl": "ganzoo.hookspecs",
+    "Loss": "ganzoo.losses",
+    "ConfigError": "ganzoo.models",
+    "GeneratorConfig": "ganzoo.models",
+    "ImageConfig": "ganzoo.models",
+    "PluginHost": "ganzoo.plugin_host",
+    "get_plugins": "ganzoo.plugin_host",
+    "get_registry": "ganzoo.plugin_host",
+    "use_host": "ganzoo.plugin_host",
+    "export": "ganzoo.exporting",
+    "create": "ganzoo.storage",
+    "load": "ganzoo.storage",
+    "save": "ganzoo.storage",
+    "AdversarialStep": "ganzoo.training",
+    "TrainConfig": "ganzoo.training",
+    "TrainState": "ganzoo.training",
+    "train": "ganzoo.training",
+}
+
+if TYPE_CHECKING:
+    from ganzoo.data import InMemoryData, resolve_data
+    from ganzoo.exporting import export
+    from ganzoo.generator import Generator
+    from ganzoo.hookspecs import hookimpl
+    from ganzoo.losses import Loss
+    from ganzoo.models import ConfigError, GeneratorConfig, ImageConfig
+    from ganzoo.plugin_host import PluginHost, get_plugins, get_registry, use_host
+    from ganzoo.storage import create, load, save
+    from ganzoo.training import AdversarialStep, TrainConfig, TrainState, train
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: the next access is a plain attribute lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _registry() -> Any:
+    from ganzoo.plugin_host import get_registry
+
+    return get_registry()
 
 
 def list_architectures() -> list[str]:
     """Names of the registered architectures."""
-    return sorted(get_registry().architectures)
+    return sorted(_registry().architectures)
 
 
 def list_losses() -> list[str]:
     """Names of the registered losses."""
-    return sorted(get_registry().losses)
+    return sorted(_registry().losses)
 
 
 def list_datasets() -> list[str]:
     """Names of the registered data sets."""
-    return sorted(get_registry().datasets)
+    return sorted(_registry().datasets)
 
 
 def list_models() -> list[str]:
     """Short names of the registered zoo models."""
-    return sorted(get_registry().pretrained)
+    return sorted(_registry().pretrained)
 
 
 def list_exporters() -> list[str]:
     """Names of the registered export formats."""
-    return sorted(get_registry().exporters)
+    return sorted(_registry().exporters)
 
 
 def list_metrics() -> list[str]:
     """Names of the registered metrics."""
-    return sorted(get_registry().metrics)
+    return sorted(_registry().metrics)
 
 
 __all__ = [
@@ -86,6 +137,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "create",
+    "export",
     "get_plugins",
     "get_registry",
     "hookimpl",

@@ -1,4 +1,4 @@
-"""The ``ganzoo`` command line: list, plugins, train, sample."""
+"""The ``ganzoo`` command line: list, plugins, train, sample, export, serve."""
 
 from __future__ import annotations
 
@@ -270,6 +270,110 @@ def sample_command(
     else:
         raise click.ClickException(f"cannot draw samples of shape {tuple(samples.shape[1:])} as a picture")
     click.echo(f"wrote {output}")
+
+
+@main.command("export")
+@click.argument("model")
+@click.option("--format", "fmt", default="onnx", show_default=True, help="Export format (`ganzoo list`).")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help="File (onnx) or repository folder (triton)."
+)
+@click.option("--uint8", is_flag=True, help="Output uint8 NHWC images, converted inside the graph.")
+@click.option("--fp16", is_flag=True, help="Half-precision network for GPUs (float32 inputs and outputs).")
+@click.option("--name", default=None, help="triton: the model's name in the repository (default: architecture).")
+@click.option("--max-batch-size", default=None, type=int, help="triton: max_batch_size (default 64).")
+@click.option(
+    "--instance-kind", type=click.Choice(["gpu", "cpu"]), default=None, help="triton: run on GPUs (default) or CPUs."
+)
+@click.option("--overwrite", is_flag=True, help="triton: replace an existing model folder.")
+def export_command(
+    model: str,
+    fmt: str,
+    output: Path,
+    uint8: bool,
+    fp16: bool,
+    name: str | None,
+    max_batch_size: int | None,
+    instance_kind: str | None,
+    overwrite: bool,
+) -> None:
+    """Export MODEL (a saved folder or zoo name) to ONNX or a Triton model repository."""
+    from ganzoo.exporting import export
+    from ganzoo.storage import load
+
+    options: dict[str, Any] = {}
+    if uint8:
+        options["uint8"] = True
+    if fp16:
+        options["fp16"] = True
+    triton_only = {"name": name, "max_batch_size": max_batch_size, "instance_kind": instance_kind}
+    triton_only = {k: v for k, v in triton_only.items() if v is not None}
+    if overwrite:
+        triton_only["overwrite"] = True
+    if triton_only and fmt != "triton":
+        flags = ", ".join("--" + k.replace("_", "-") for k in triton_only)
+        raise click.UsageError(f"{flags} only apply to --format triton")
+    if "instance_kind" in triton_only:
+        triton_only["instance_kind"] = "KIND_" + triton_only["instance_kind"].upper()
+    written = export(load(model), output, format=fmt, **options, **triton_only)
+    click.echo(f"wrote {written}")
+
+
+@main.command("serve")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (0.0.0.0: all).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--max-batch-size", default=64, show_default=True, type=int, help="Samples per ONNX Runtime call.")
+@click.option(
+    "--max-queue-delay-ms", default=2.0, show_default=True, type=float, help="How long a request waits for company."
+)
+@click.option("--max-samples", default=256, show_default=True, type=int, help="Largest request (samples).")
+@click.option("--providers", default=None, help="e.g. cuda,cpu or tensorrt,cuda,cpu (default: CUDA if present).")
+@click.option("--allow-cpu-fallback", is_flag=True, help="Serve on the CPU when a GPU provider fails to load.")
+@click.option("--threads", default=None, type=int, help="ONNX Runtime intra-op threads.")
+def serve_command(
+    models: tuple[str, ...],
+    host: str,
+    port: int,
+    max_batch_size: int,
+    max_queue_delay_ms: float,
+    max_samples: int,
+    providers: str | None,
+    allow_cpu_fallback: bool,
+    threads: int | None,
+) -> None:
+    """Serve MODELS ([NAME=]FILE.onnx, or a folder / zoo name, exported on start) over the Open Inference Protocol."""
+    from ganzoo.exporters.serve import OnnxGenerator
+    from ganzoo.exporters.server import model_names, serve
+
+    generators = {}
+    for name, path in model_names(models).items():
+        onnx_path = _onnx_file(path)
+        generators[name] = OnnxGenerator(onnx_path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads)
+        click.echo(f"{name}: {onnx_path} on {generators[name].providers}")
+    serve(
+        generators,
+        host=host,
+        port=port,
+        max_batch_size=max_batch_size,
+        max_queue_delay=max_queue_delay_ms / 1000,
+        max_samples=max_samples,
+    )
+
+
+def _onnx_file(model: str) -> Path:
+    """An ONNX file for ``model``: the file itself, a folder's ``model.onnx``, or a fresh export (needs torch)."""
+    path = Path(model)
+    if path.suffix == ".onnx" or (path / "model.onnx").is_file():
+        return path if path.suffix == ".onnx" else path / "model.onnx"
+    import tempfile
+
+    from ganzoo.exporting import export
+    from ganzoo.storage import load
+
+    target = Path(tempfile.mkdtemp(prefix="ganzoo-serve-")) / "model.onnx"
+    click.echo(f"exporting {model} to {target} ...")
+    return export(load(model), target, format="onnx")
 
 
 if __name__ == "__main__":  # pragma: no cover

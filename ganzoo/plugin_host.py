@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = {
     "mlp": "ganzoo.plugins.mlp",
     "losses": "ganzoo.plugins.losses",
     "datasets": "ganzoo.plugins.datasets",
+    "exporters": "ganzoo.exporters",
 }
 
 

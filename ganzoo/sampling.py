@@ -2,18 +2,24 @@
 
 Latents come from ``numpy.random.default_rng(seed)``, not ``torch.randn``: the same seed then gives the same
 images in PyTorch on any device and in ONNX Runtime, which has no torch.
+
+This module imports torch only inside the functions that take tensors, so the torch-free serving path
+(``ganzoo.exporters.serve``) can use ``latents`` and ``make_grid``.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ganzoo.fileio import atomic_path
+
+if TYPE_CHECKING:
+    import torch
 
 
 def latents(n: int, z_dim: int, seed: int | None = None) -> np.ndarray:
@@ -36,6 +42,8 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Images in [-1, 1], ``(N, C, H, W)`` -> uint8 ``(N, H, W, C)`` numpy (rounded, clipped)."""
+    import torch
+
     x = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
@@ -60,7 +68,7 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad
 
 def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, nrow: int | None = None) -> Path:
     """Save images (tensor in [-1, 1] NCHW, or uint8 NHWC) as one PNG grid, written atomically."""
-    arrays = to_uint8(images) if isinstance(images, torch.Tensor) else images
+    arrays = images if isinstance(images, np.ndarray) else to_uint8(images)
     grid = make_grid(arrays, nrow)
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     with atomic_path(path) as tmp:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ganzoo.plugins.datasets import gaussian_mixture, mixture_centres, npz_images
 from PIL import Image
 
 import ganzoo
 from ganzoo.data import BatchSampler
+from ganzoo.plugins.datasets import gaussian_mixture, mixture_centres, npz_images
 
 
 def test_real_celeba_npz_loads_into_memory(celeba_path):

@@ -1,0 +1,444 @@
+"""``ganzoo serve``: exported generators over HTTP, speaking the Open Inference Protocol v2 (KServe / Triton).
+
+Routes (``{name}`` is a served model; ``/versions/1`` may be inserted after it, as the protocol allows):
+
+- ``GET /v2/health/live``, ``GET /v2/health/ready``: liveness and readiness (readiness lists each model's
+  execution providers actually in use);
+- ``GET /v2``: server metadata; ``GET /v2/models/{name}``: model metadata (inputs, outputs, platform);
+- ``GET /v2/models/{name}/ready``;
+- ``POST /v2/models/{name}/infer``: JSON tensors, or the binary tensor extension that ``tritonclient`` uses by
+  default (``Inference-Header-Content-Length`` header, raw little-endian bytes after the JSON);
+- ``GET /sample/{name}.png?n=16&seed=0``: a PNG grid for people with a browser; ``GET /`` links them all.
+
+Requests from all clients go through one ``DynamicBatcher`` per model: they are concatenated into one ONNX Runtime
+call (up to ``max_batch_size`` samples, waiting at most ``max_queue_delay`` for company) and each caller gets its
+own slice back. Like ``serve.py`` this module imports no torch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ganzoo.exporters.serve import OnnxGenerator, to_uint8_nhwc
+
+DATATYPES = {
+    "FP32": np.float32,
+    "FP16": np.float16,
+    "FP64": np.float64,
+    "INT64": np.int64,
+    "INT32": np.int32,
+    "UINT8": np.uint8,
+}
+DATATYPE_OF = {np.dtype(v).str: k for k, v in DATATYPES.items()}
+HEADER_LENGTH = "Inference-Header-Content-Length"
+VERSION = "1"
+
+
+class InferenceError(Exception):
+    """A request the protocol answers with a 4xx and ``{"error": message}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def datatype(array: np.ndarray) -> str:
+    """The protocol's datatype name for a numpy array."""
+    return DATATYPE_OF[array.dtype.newbyteorder("<").str if array.dtype.byteorder == ">" else array.dtype.str]
+
+
+# -- batching -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    z: np.ndarray
+    labels: np.ndarray | None
+    future: asyncio.Future = field(repr=False)
+
+
+class DynamicBatcher:
+    """Merge concurrent requests for one model into single ONNX Runtime calls."""
+
+    def __init__(self, generator: OnnxGenerator, max_batch_size: int = 64, max_queue_delay: float = 0.002) -> None:
+        self.generator = generator
+        self.max_batch_size = max_batch_size
+        self.max_queue_delay = max_queue_delay
+        # one runner thread: ONNX Runtime already spreads one call over every core
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganzoo-ort")
+        self.queue: asyncio.Queue[_Pending] | None = None
+        self.task: asyncio.Task | None = None
+        self.batches = 0
+        self.samples = 0
+
+    def start(self) -> None:
+        """Start the batching loop on the running event loop."""
+        self.queue = asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop the loop and the runner thread."""
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        self.executor.shutdown(wait=False)
+
+    async def infer(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Queue one request and wait for its own outputs."""
+        if self.queue is None:
+            raise RuntimeError("DynamicBatcher.start() was not called (the server's lifespan starts it)")
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Pending(z, labels, future))
+        return await future
+
+    async def _next_batch(self, carry: _Pending | None) -> tuple[list[_Pending], _Pending | None]:
+        """Wait for a first request, then gather more until the batch is full or the delay is over."""
+        assert self.queue is not None
+        loop = asyncio.get_running_loop()
+        first = carry if carry is not None else await self.queue.get()
+        batch, size = [first], len(first.z)
+        deadline = loop.time() + self.max_queue_delay
+        while size < self.max_batch_size:
+            try:
+                if self.queue.empty():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    item = await asyncio.wait_for(self.queue.get(), remaining)
+                else:
+                    item = self.queue.get_nowait()
+            except TimeoutError:
+                break
+            if size + len(item.z) > self.max_batch_size:
+                return batch, item  # it starts the next batch: a batch never exceeds the maximum
+            batch.append(item)
+            size += len(item.z)
+        return batch, None
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        carry: _Pending | None = None
+        while True:
+            batch, carry = await self._next_batch(carry)
+            batch = [p for p in batch if not p.future.done()]  # the client went away
+            if not batch:
+                continue
+            z = np.concatenate([p.z for p in batch])
+            labels = None if batch[0].labels is None else np.concatenate([p.labels for p in batch])
+            try:
+                out = await loop.run_in_executor(self.executor, self.generator.run, z, labels)
+            except Exception as exc:  # a failed run fails its callers, never the server
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(InferenceError(f"inference failed: {exc}", 500))
+                continue
+            self.batches += 1
+            self.samples += len(z)
+            start = 0
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_result(out[start : start + len(p.z)])
+                start += len(p.z)
+
+
+# -- protocol helpers ---------------------------------------------------------------------------------------
+
+
+def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any], bytes]:
+    """Split a request into its JSON header and the binary tail (empty for pure-JSON requests)."""
+    try:
+        if header_length is not None:
+            n = int(header_length)
+            if not 0 < n <= len(body):
+                raise ValueError(f"{HEADER_LENGTH} {n} outside the body's {len(body)} bytes")
+            head, tail = body[:n], body[n:]
+        else:
+            head, tail = body, b""
+        request = json.loads(head)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InferenceError(f"malformed request: {exc}") from exc
+    if not isinstance(request, dict) or not isinstance(request.get("inputs", []), list):
+        raise InferenceError("malformed request: expected a JSON object with an 'inputs' list")
+    return request, tail
+
+
+def decode_inputs(request: dict[str, Any], tail: bytes) -> dict[str, np.ndarray]:
+    """The request's input tensors as numpy arrays, from JSON ``data`` or from the binary tail."""
+    tensors, offset = {}, 0
+    for spec in request.get("inputs", []):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise InferenceError("each input needs a 'name', 'shape', 'datatype' and 'data'")
+        name, shape, dtype_name = spec["name"], spec.get("shape"), spec.get("datatype")
+        if dtype_name not in DATATYPES:
+            raise InferenceError(f"input {name!r}: unsupported datatype {dtype_name!r}; use one of {list(DATATYPES)}")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            raise InferenceError(f"input {name!r}: 'shape' must be a list of non-negative integers, got {shape!r}")
+        dtype = np.dtype(DATATYPES[dtype_name]).newbyteorder("<")
+        size = (spec.get("parameters") or {}).get("binary_data_size")
+        try:
+            if size is not None:
+                if offset + size > len(tail):
+                    raise InferenceError(f"input {name!r}: binary_data_size {size} runs past the request body")
+                array = np.frombuffer(tail, dtype=dtype, count=size // dtype.itemsize, offset=offset)
+                offset += size
+            elif "data" in spec:
+                array = np.asarray(spec["data"], dtype=dtype)
+            else:
+                raise InferenceError(f"input {name!r} has neither 'data' nor a binary_data_size parameter")
+            tensors[name] = array.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+        except (ValueError, TypeError) as exc:
+            raise InferenceError(f"input {name!r}: data does not fit shape {shape} of {dtype_name} ({exc})") from exc
+    return tensors
+
+
+def encode_response(model: str, request: dict[str, Any], name: str, array: np.ndarray) -> tuple[bytes, dict[str, str]]:
+    """The response body and headers: JSON data, or binary when the client asked for it (as tritonclient does)."""
+    wanted = request.get("outputs")
+    params = request.get("parameters") or {}
+    binary = bool(params.get("binary_data_output", False))
+    if isinstance(wanted, list) and wanted:
+        names = [o.get("name") for o in wanted if isinstance(o, dict)]
+        if name not in names:
+            raise InferenceError(f"model {model!r} has one output, {name!r}; requested {names}")
+        spec = next(o for o in wanted if o.get("name") == name)
+        binary = bool((spec.get("parameters") or {}).get("binary_data", binary))
+    output: dict[str, Any] = {"name": name, "datatype": datatype(array), "shape": list(array.shape)}
+    response: dict[str, Any] = {"model_name": model, "model_version": VERSION, "outputs": [output]}
+    if "id" in request:
+        response["id"] = request["id"]
+    if not binary:
+        output["data"] = array.ravel().tolist()
+        return json.dumps(response).encode(), {"content-type": "application/json"}
+    raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    output["parameters"] = {"binary_data_size": len(raw)}
+    head = json.dumps(response).encode()
+    return head + raw, {"content-type": "application/octet-stream", HEADER_LENGTH: str(len(head))}
+
+
+# -- the app ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ServedModel:
+    """One generator behind the server."""
+
+    name: str
+    generator: OnnxGenerator
+    batcher: DynamicBatcher
+
+    def metadata(self) -> dict[str, Any]:
+        """The protocol's model metadata, with the z_dim and output shape from the ONNX file."""
+        g = self.generator
+        inputs = [{"name": "z", "datatype": "FP32", "shape": [-1, g.z_dim]}]
+        if "labels" in g.inputs:
+            inputs.append({"name": "labels", "datatype": "INT64", "shape": [-1]})
+        out_type = "UINT8" if g.uint8_output else "FP32"
+        return {
+            "name": self.name,
+            "versions": [VERSION],
+            "platform": "onnxruntime_onnx",
+            "inputs": inputs,
+            "outputs": [{"name": g.output_name, "datatype": out_type, "shape": [-1, *g.graph_output_shape]}],
+            "parameters": {k: v for k, v in g.metadata.items() if k.startswith("ganzoo.")},
+        }
+
+
+def create_app(
+    models: dict[str, OnnxGenerator],
+    *,
+    max_batch_size: int = 64,
+    max_queue_delay: float = 0.002,
+    max_samples: int = 256,
+) -> Starlette:
+    """The ASGI app serving ``models`` (name -> generator); run it with uvicorn (``ganzoo serve`` does)."""
+    if not models:
+        raise ValueError("serve at least one model")
+    if max_batch_size < 1 or max_samples < 1 or max_queue_delay < 0:
+        raise ValueError("max_batch_size and max_samples must be positive and max_queue_delay non-negative")
+    served = {
+        name: ServedModel(name, g, DynamicBatcher(g, max_batch_size, max_queue_delay)) for name, g in models.items()
+    }
+
+    def model_of(request: Request) -> ServedModel:
+        name = request.path_params["name"]
+        version = request.path_params.get("version", VERSION)
+        if name not in served or version != VERSION:
+            raise InferenceError(f"unknown model {name!r} (version {version}); serving {sorted(served)}", 404)
+        return served[name]
+
+    async def generate(model: ServedModel, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        if len(z) > max_samples:
+            raise InferenceError(f"{len(z)} samples requested; this server allows at most {max_samples} per request")
+        if len(z) == 0:
+            raise InferenceError("the batch is empty: ask for at least one sample")
+        return await model.batcher.infer(z, labels)
+
+    async def live(request: Request) -> Response:
+        return JSONResponse({"live": True})
+
+    async def ready(request: Request) -> Response:
+        body = {
+            "ready": True,
+            "models": {n: {"ready": True, "providers": m.generator.providers} for n, m in served.items()},
+        }
+        return JSONResponse(body)
+
+    async def server_metadata(request: Request) -> Response:
+        from ganzoo import __version__
+
+        return JSONResponse(
+            {"name": "ganzoo", "version": __version__, "extensions": ["binary_tensor_data", "ganzoo_png"]}
+        )
+
+    async def model_metadata(request: Request) -> Response:
+        return JSONResponse(model_of(request).metadata())
+
+    async def model_ready(request: Request) -> Response:
+        model = model_of(request)
+        return JSONResponse({"name": model.name, "ready": True, "providers": model.generator.providers})
+
+    async def infer(request: Request) -> Response:
+        model = model_of(request)
+        g = model.generator
+        body, tail = parse_request(await request.body(), request.headers.get(HEADER_LENGTH))
+        tensors = decode_inputs(body, tail)
+        expected = set(g.inputs)
+        if set(tensors) != expected:
+            # ganzoo extension: no inputs at all, but parameters {"n": ..., "seed": ...} draw the latents here
+            params = body.get("parameters") or {}
+            if not tensors and "n" in params and "labels" not in expected:
+                tensors = {"z": _seeded(g, params)}
+            else:
+                raise InferenceError(f"model {model.name!r} takes inputs {sorted(expected)}; got {sorted(tensors)}")
+        z = tensors["z"]
+        if z.dtype != np.float32 or z.ndim != 2 or z.shape[1] != g.z_dim:
+            raise InferenceError(f"input 'z' must be FP32 of shape [n, {g.z_dim}], got {datatype(z)} {list(z.shape)}")
+        labels = tensors.get("labels")
+        if labels is not None and (labels.dtype != np.int64 or labels.shape != (len(z),)):
+            raise InferenceError(f"input 'labels' must be INT64 of shape [{len(z)}]")
+        out = await generate(model, z, labels)
+        payload, headers = encode_response(model.name, body, g.output_name, out)
+        return Response(payload, headers=headers)
+
+    async def sample_png(request: Request) -> Response:
+        from PIL import Image
+
+        from ganzoo.sampling import make_grid
+
+        name = request.path_params["name"]
+        model = model_of(request)
+        if not model.generator.is_image:
+            raise InferenceError(f"model {name!r} does not make images", 400)
+        z = _seeded(model.generator, dict(request.query_params))
+        out = await generate(model, z, None)
+        images = out if model.generator.uint8_output else to_uint8_nhwc(out)
+        grid = make_grid(images)
+        buffer = io.BytesIO()
+        Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="PNG")
+        return Response(buffer.getvalue(), media_type="image/png")
+
+    async def index(request: Request) -> Response:
+        items = "".join(
+            f'<li><h2>{html.escape(n)}</h2><img src="/sample/{html.escape(n)}.png?n=16&amp;seed=0" alt="samples"></li>'
+            for n, m in served.items()
+            if m.generator.is_image
+        )
+        return HTMLResponse(f"<!doctype html><title>ganzoo serve</title><ul>{items}</ul>")
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, InferenceError):
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        if isinstance(exc, HTTPException):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for model in served.values():
+            model.batcher.start()
+        yield
+        for model in served.values():
+            await model.batcher.stop()
+
+    model_routes: list[Route] = []
+    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
+        model_routes += [
+            Route(prefix, model_metadata),
+            Route(prefix + "/ready", model_ready),
+            Route(prefix + "/infer", infer, methods=["POST"]),
+        ]
+    routes = [
+        Route("/", index),
+        Route("/v2", server_metadata),
+        Route("/v2/health/live", live),
+        Route("/v2/health/ready", ready),
+        *model_routes,
+        Route("/sample/{name}.png", sample_png),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={InferenceError: on_error, HTTPException: on_error, Exception: on_error},
+    )
+    app.state.models = served
+    return app
+
+
+def _seeded(generator: OnnxGenerator, params: dict[str, Any]) -> np.ndarray:
+    """Latents for the ``n``/``seed`` parameters (query string or request parameters)."""
+    from ganzoo.sampling import latents
+
+    try:
+        n = int(params.get("n", 16))
+        seed = None if params.get("seed") in (None, "") else int(params["seed"])
+    except (TypeError, ValueError) as exc:
+        raise InferenceError(f"'n' and 'seed' must be integers ({exc})") from exc
+    if n <= 0:
+        raise InferenceError(f"n must be positive, got {n}")
+    return latents(n, generator.z_dim, seed)
+
+
+def serve(
+    models: dict[str, OnnxGenerator],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    **options: Any,
+) -> None:
+    """Run the server with uvicorn until interrupted (``options`` go to ``create_app``)."""
+    import uvicorn
+
+    uvicorn.run(create_app(models, **options), host=host, port=port, log_level=log_level)
+
+
+def model_names(paths: Sequence[str]) -> dict[str, str]:
+    """``NAME=PATH`` or ``PATH`` arguments -> {name: path}; a bare path is named after its file or folder."""
+    from pathlib import Path
+
+    named: dict[str, str] = {}
+    for arg in paths:
+        name, sep, path = arg.partition("=")
+        if not sep:
+            p = Path(arg)
+            name, path = (p.stem if p.suffix == ".onnx" else p.name), arg
+        if name in named:
+            raise ValueError(f"two models are named {name!r}: give one a name with NAME=PATH")
+        named[name] = path
+    return named

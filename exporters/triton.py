@@ -1,0 +1,138 @@
+"""Write a Triton Inference Server model repository for a generator: the engine for many GPUs and machines.
+
+Layout (what ``tritonserver --model-repository=REPO`` reads)::
+
+    REPO/<name>/config.pbtxt        platform onnxruntime_onnx, max_batch_size, dynamic batching, I/O specs
+    REPO/<name>/1/model.onnx        the parity-checked ONNX export
+
+The input and output specs are read back from the exported ONNX file, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.errors import GanzooError
+
+if TYPE_CHECKING:
+    from ganzoo.generator import Generator
+
+# ONNX TensorProto element types -> Triton's model_config DataType names
+TRITON_TYPES = {1: "TYPE_FP32", 10: "TYPE_FP16", 11: "TYPE_FP64", 7: "TYPE_INT64", 6: "TYPE_INT32", 2: "TYPE_UINT8"}
+
+
+def _io_specs(onnx_path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(inputs, outputs) of an ONNX file as Triton specs: name, data type, dims without the batch axis."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+
+    def spec(value: Any) -> dict[str, Any]:
+        tensor = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim][1:]
+        if not dims:  # a per-sample scalar such as a class label: Triton wants dims [1] with reshape {}
+            return {"name": value.name, "data_type": TRITON_TYPES[tensor.elem_type], "dims": [1], "reshape": True}
+        return {"name": value.name, "data_type": TRITON_TYPES[tensor.elem_type], "dims": dims, "reshape": False}
+
+    initializers = {i.name for i in graph.initializer}
+    inputs = [spec(v) for v in graph.input if v.name not in initializers]
+    return inputs, [spec(v) for v in graph.output]
+
+
+def config_pbtxt(
+    name: str,
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    *,
+    max_batch_size: int = 64,
+    max_queue_delay_us: int = 1000,
+    instance_kind: str = "KIND_GPU",
+    instance_count: int = 1,
+) -> str:
+    """The text of ``config.pbtxt`` (protobuf text format of Triton's ``ModelConfig``)."""
+
+    def block(specs: list[dict[str, Any]]) -> str:
+        items = []
+        for s in specs:
+            reshape = " reshape: { shape: [ ] }" if s["reshape"] else ""
+            dims = ", ".join(str(d) for d in s["dims"])
+            items.append(f'  {{ name: "{s["name"]}" data_type: {s["data_type"]} dims: [ {dims} ]{reshape} }}')
+        return ",\n".join(items)
+
+    preferred = sorted({b for b in (8, 16, 32, max_batch_size) if b <= max_batch_size})
+    return (
+        f'name: "{name}"\n'
+        'platform: "onnxruntime_onnx"\n'
+        f"max_batch_size: {max_batch_size}\n"
+        f"input [\n{block(inputs)}\n]\n"
+        f"output [\n{block(outputs)}\n]\n"
+        "dynamic_batching {\n"
+        f"  preferred_batch_size: [ {', '.join(map(str, preferred))} ]\n"
+        f"  max_queue_delay_microseconds: {max_queue_delay_us}\n"
+        "}\n"
+        f"instance_group [ {{ kind: {instance_kind} count: {instance_count} }} ]\n"
+    )
+
+
+def export_triton(
+    generator: Generator,
+    repo: str | Path,
+    *,
+    name: str | None = None,
+    max_batch_size: int = 64,
+    max_queue_delay_us: int = 1000,
+    instance_kind: str = "KIND_GPU",
+    instance_count: int = 1,
+    overwrite: bool = False,
+    **onnx_options: Any,
+) -> Path:
+    """Export ``generator`` into the Triton model repository ``repo`` as model ``name``; returns the model folder.
+
+    ``instance_kind`` is ``KIND_GPU`` (one instance per GPU by default) or ``KIND_CPU``. ``onnx_options`` go to
+    ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or not at all.
+    """
+    import re
+
+    from ganzoo.exporters.onnx import export_onnx
+
+    name = name or generator.architecture
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise GanzooError(f"Triton model name {name!r} may only use letters, digits, '_', '.' and '-'")
+    if max_batch_size < 1:
+        raise GanzooError(f"max_batch_size must be at least 1, got {max_batch_size}")
+    if instance_kind not in ("KIND_GPU", "KIND_CPU"):
+        raise GanzooError(f"instance_kind must be KIND_GPU or KIND_CPU, got {instance_kind!r}")
+    repo = Path(repo)
+    target = repo / name
+    if target.exists() and not overwrite:
+        raise GanzooError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
+    repo.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=repo))
+    try:
+        onnx_path = staging / "1" / "model.onnx"
+        export_onnx(generator, onnx_path, **onnx_options)
+        inputs, outputs = _io_specs(onnx_path)
+        text = config_pbtxt(
+            name,
+            inputs,
+            outputs,
+            max_batch_size=max_batch_size,
+            max_queue_delay_us=max_queue_delay_us,
+            instance_kind=instance_kind,
+            instance_count=instance_count,
+        )
+        (staging / "config.pbtxt").write_text(text, encoding="utf-8")
+        if target.exists():
+            old = repo / f".{name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
