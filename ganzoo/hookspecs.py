@@ -47,7 +47,11 @@ def register_pretrained(register: Callable[..., None]) -> None:
     """Register zoo models: short names for ``ganzoo.load``.
 
     ``register(name, *, architecture, repo_id, revision, sha256, card=None, description="", dataset="",
-    resolution=None, metrics=None)``
+    resolution=None, metrics=None, bundled=None, task="unconditional")``
+
+    ``revision`` pins the Hub commit (or tag) and ``sha256`` the weights file (``model.safetensors``): a file that
+    does not hash to it is never used. ``bundled`` is an optional folder shipped inside the plugin package with
+    the same ``config.json`` + ``model.safetensors``, loaded without network. ``card`` is the model card's path.
     """
 
 
@@ -63,8 +67,11 @@ def register_exporters(register: Callable[..., None]) -> None:
 def register_metrics(register: Callable[..., None]) -> None:
     """Register evaluation metrics.
 
-    ``register(name, metric_class, *, description="")``; ``metric_class(**options)`` has ``update(batch, real)``
-    and ``compute() -> dict``.
+    ``register(name, metric_class, *, description="")``; ``metric_class(**options)`` builds a metric (usually a
+    ``ganzoo.evaluation.Metric`` subclass) with ``needs`` (which of ``samples``, ``features``, ``logits`` each
+    batch carries), ``splits`` (which of ``generated``, ``reference``, ``heldout`` it reads), ``bind(context)``
+    (an ``EvalContext``, before any feature is computed; may reject the set-up), ``update(batch, split)``,
+    ``compute() -> dict`` of JSON numbers, and optionally ``figures() -> {name: uint8 HxWxC}``.
     """
 
 

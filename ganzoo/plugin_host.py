@@ -34,6 +34,8 @@ DEFAULT_PLUGINS = {
     "losses": "ganzoo.plugins.losses",
     "datasets": "ganzoo.plugins.datasets",
     "exporters": "ganzoo.exporters",
+    "zoo": "ganzoo.plugins.zoo",
+    "metrics": "ganzoo.plugins.metrics",
 }
 
 

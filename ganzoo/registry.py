@@ -70,6 +70,8 @@ class Pretrained:
     dataset: str = ""
     resolution: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    bundled: str | None = None  # a folder shipped with the plugin holding the same files (used before the Hub)
+    task: str = "unconditional"
     plugin: str = ""
 
 
@@ -156,20 +158,26 @@ def _pretrained(
     dataset: str = "",
     resolution: int | None = None,
     metrics: dict[str, float] | None = None,
+    bundled: str | None = None,
+    task: str = "unconditional",
 ) -> Pretrained:
-    if len(sha256) != 64:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
         raise ValueError(f"zoo model {name!r}: sha256 must be 64 hex digits")
+    if "/" not in repo_id:
+        raise ValueError(f"zoo model {name!r}: repo_id must be owner/name, got {repo_id!r}")
     return Pretrained(
         name,
         architecture,
         repo_id,
         revision,
-        sha256,
+        sha256.lower(),
         card,
         description,
         dataset,
         resolution,
         dict(metrics or {}),
+        str(bundled) if bundled else None,
+        task,
     )
 
 

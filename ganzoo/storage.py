@@ -33,8 +33,12 @@ def create(architecture: str, *, seed: int | None = None, **config: Any) -> Gene
     return Generator(arch.generator(cfg), arch.name, cfg, task=arch.task)
 
 
-def save(generator: Generator, folder: str | Path) -> Path:
-    """Write ``generator`` to ``folder`` as ``config.json`` + ``model.safetensors`` (each file atomically)."""
+def save(generator: Generator, folder: str | Path, *, dtype: torch.dtype | None = None) -> Path:
+    """Write ``generator`` to ``folder`` as ``config.json`` + ``model.safetensors`` (each file atomically).
+
+    ``dtype=torch.float16`` (or ``bfloat16``) stores the floating-point weights at half size; loading converts
+    them back into the module's own dtype.
+    """
     from ganzoo import __version__
 
     folder = Path(folder)
@@ -56,7 +60,15 @@ def save(generator: Generator, folder: str | Path) -> Path:
     }
     # Weights first, config last: a folder with a config.json always has the weights that go with it.
     with atomic_path(folder / WEIGHTS_NAME) as tmp:
-        safetensors.torch.save_model(generator.module, str(tmp), metadata={"format": "pt", "ganzoo": __version__})
+        metadata = {"format": "pt", "ganzoo": __version__}
+        if dtype is None:
+            safetensors.torch.save_model(generator.module, str(tmp), metadata=metadata)
+        else:
+            state = {
+                k: (v.to(dtype) if v.is_floating_point() else v).contiguous()
+                for k, v in generator.module.state_dict().items()
+            }
+            safetensors.torch.save_file(state, str(tmp), metadata=metadata | {"dtype": str(dtype)})
     write_json(folder / CONFIG_NAME, config)
     return folder
 
@@ -114,23 +126,62 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
     return generator.to(device or "cpu").eval()
 
 
-def load(name: str | Path, *, device: str | torch.device | None = None) -> Generator:
-    """Load a generator from a local folder (a path, or ``local-dir:PATH``) or a zoo short name."""
+def load(
+    name: str | Path,
+    *,
+    revision: str | None = None,
+    device: str | torch.device | None = None,
+) -> Generator:
+    """Load a generator: a zoo short name (``dcgan-celeba``), ``hf-hub:owner/name[@revision]``, or a folder.
+
+    Args:
+        name: a short name from ``ganzoo list``; ``hf-hub:owner/name`` for any Hub repo (through the Hub cache,
+            offline too when cached); a folder path or ``local-dir:PATH``.
+        revision: the Hub revision (branch, tag or commit sha) for ``hf-hub:`` names; for a zoo name, loads that
+            revision from the Hub instead of the pinned one (its sha256 is then not known and not checked).
+        device: where the weights go (default: CPU).
+    """
+    from ganzoo import hub
+
     text = str(name)
     if text.startswith("local-dir:"):
         return load_folder(text.removeprefix("local-dir:"), device=device)
+    if hub.is_hub_name(text):
+        return hub.load_from_hub(text, revision=revision, device=device)
     path = Path(text)
     if isinstance(name, Path) or path.is_dir() or text.startswith((".", "/", "~")):
         return load_folder(path.expanduser(), device=device)
     registry = get_host().registry
     if text in registry.pretrained:
-        raise ModelFileError(
-            f"{text!r} is a zoo model hosted on the Hugging Face Hub, and this ganzoo version cannot download "
-            "yet. Download its folder and pass the folder path."
-        )
+        return load_pretrained(registry.pretrained[text], revision=revision, device=device)
     raise UnknownNameError(
         "zoo model",
         text,
         registry.pretrained,
-        "Pass a folder path (or local-dir:PATH) to load a saved generator.",
+        "Use hf-hub:owner/name for a Hub repo, or a folder path (local-dir:PATH) for a saved generator.",
     )
+
+
+def load_pretrained(entry: Any, *, revision: str | None = None, device: str | torch.device | None = None) -> Generator:
+    """A zoo entry: its bundled folder when the plugin ships one, else the Hub at the pinned revision.
+
+    The weights' sha256 is checked on both paths; a file that does not match is an error, never used.
+    """
+    from ganzoo import hub
+
+    if revision is None and entry.bundled and (Path(entry.bundled) / WEIGHTS_NAME).is_file():
+        hub.verify_sha256(Path(entry.bundled) / WEIGHTS_NAME, entry.sha256, f"zoo model {entry.name!r} (bundled)")
+        generator = load_folder(entry.bundled, device=device)
+        generator.training["revision"] = entry.revision
+    else:
+        sha256 = entry.sha256 if revision in (None, entry.revision) else None
+        generator = hub.load_from_hub(
+            f"hf-hub:{entry.repo_id}", revision=revision or entry.revision, sha256=sha256, device=device
+        )
+    if generator.architecture != entry.architecture:
+        raise ModelFileError(
+            f"zoo model {entry.name!r} should be a {entry.architecture!r} generator, but its config.json says "
+            f"{generator.architecture!r}"
+        )
+    generator.training["zoo_name"] = entry.name
+    return generator

@@ -9,6 +9,8 @@ import torch
 
 import ganzoo
 
+from .hub_server import hub  # noqa: F401  (the local Hub endpoint fixture)
+
 REPO = Path(__file__).resolve().parent.parent
 CELEBA = REPO.parent / "shared" / "datasets" / "celeba64" / "celeba64_uint8.npz"
 FASHION = REPO.parent / "shared" / "datasets" / "fashion_mnist" / "fashion_mnist.npz"

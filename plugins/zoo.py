@@ -1,0 +1,41 @@
+"""The built-in zoo: named, pretrained generators for ``ganzoo.load(name)``.
+
+Each entry pins a Hub repo at a revision and the sha256 of its ``model.safetensors``. ``dcgan-celeba`` also ships
+inside the package (``plugins/zoo/dcgan-celeba/``: config.json + fp16 safetensors, a few MB), so its first use
+needs no network; the hash is checked on that path too. How each model was trained: ``model_cards/<name>.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+
+from ganzoo.hookspecs import hookimpl
+
+
+def bundled_folder(name: str) -> str:
+    """The folder inside the installed package that holds zoo model ``name``'s files."""
+    return str(resources.files("ganzoo.plugins").joinpath("zoo", name))
+
+
+def card_path(name: str) -> str:
+    """The packaged model card of zoo model ``name``."""
+    return str(resources.files("ganzoo.model_cards").joinpath(f"{name}.md"))
+
+
+@hookimpl
+def register_pretrained(register: Callable[..., None]) -> None:
+    """The zoo models that come with ganzoo."""
+    register(
+        "dcgan-celeba",
+        architecture="dcgan",
+        repo_id="ganzoo/dcgan-celeba",
+        revision="v1",
+        sha256="ff6925e21640e5de59c04ebc7f8e36c98da2d975a9fa586c8ac250f34a0f25ac",
+        card=card_path("dcgan-celeba"),
+        description="DCGAN faces, 64x64, trained with ganzoo on 10k CelebA images (non-commercial research only)",
+        dataset="CelebA-64 (10k)",
+        resolution=64,
+        metrics={},
+        bundled=bundled_folder("dcgan-celeba"),
+    )

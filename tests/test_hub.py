@@ -1,0 +1,161 @@
+"""The zoo and the Hub: zoo entries, bundled weights with sha256 checks, model cards, and failures that are clear.
+
+Downloads and uploads through a real Hub endpoint (olah on 127.0.0.1) are in ``test_hub_remote.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+from huggingface_hub import ModelCard
+
+import ganzoo
+from ganzoo.cards import CardInfo, Metric, render_card
+from ganzoo.hub import HubError, HubName, sha256_of
+
+TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
+
+
+def _zoo_plugin(name, folder, sha256, **extra):
+    class Zoo:
+        @ganzoo.hookimpl
+        def register_pretrained(self, register):
+            register(
+                name,
+                architecture="dcgan",
+                repo_id="tests/tiny",
+                revision="v1",
+                sha256=sha256,
+                bundled=str(folder),
+                dataset="noise",
+                resolution=16,
+                **extra,
+            )
+
+    return Zoo()
+
+
+def test_builtin_zoo_lists_dcgan_celeba():
+    entry = ganzoo.get_registry().pretrained["dcgan-celeba"]
+    assert entry.architecture == "dcgan" and entry.resolution == 64
+    assert entry.repo_id == "ganzoo/dcgan-celeba" and entry.revision
+    assert len(entry.sha256) == 64
+    assert "dcgan-celeba" in ganzoo.list_models()
+
+
+def test_zoo_entry_loads_from_its_bundled_folder_and_checks_the_hash(host, register_plugin, tmp_path):
+    g = ganzoo.create("dcgan", seed=0, **TINY)
+    g.save(tmp_path / "tiny")
+    digest = sha256_of(tmp_path / "tiny" / "model.safetensors")
+    register_plugin(_zoo_plugin("tiny-zoo", tmp_path / "tiny", digest), "testzoo")
+    loaded = ganzoo.load("tiny-zoo")
+    assert loaded.training["zoo_name"] == "tiny-zoo"
+    assert (loaded.sample(4, seed=0) == g.sample(4, seed=0)).all()
+
+
+def test_sha256_mismatch_is_an_error_and_the_file_is_not_used(host, register_plugin, tmp_path):
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "tiny")
+    register_plugin(_zoo_plugin("tiny-zoo", tmp_path / "tiny", "ab" * 32), "testzoo")
+    with pytest.raises(ganzoo.ModelFileError, match=r"sha256 .* expected abab.*not used"):
+        ganzoo.load("tiny-zoo")
+
+
+def test_unknown_zoo_name_suggests_close_matches():
+    with pytest.raises(ganzoo.UnknownNameError, match="dcgan-celeba"):
+        ganzoo.load("dcgan-celba")
+
+
+@pytest.mark.parametrize("text", ["hf-hub:not a repo", "hf-hub:owner/na--me/x", "hf-hub:single"])
+def test_malformed_repo_id(text):
+    with pytest.raises(HubError, match="not a Hub model id"):
+        ganzoo.load(text)
+
+
+def test_hub_name_parsing():
+    assert HubName.parse("hf-hub:ganzoo/dcgan-celeba") == HubName("ganzoo/dcgan-celeba", None)
+    assert HubName.parse("hf-hub:ganzoo/dcgan-celeba@v1") == HubName("ganzoo/dcgan-celeba", "v1")
+    assert HubName.parse("ganzoo/x", revision="abc") == HubName("ganzoo/x", "abc")
+    with pytest.raises(HubError, match="also given"):
+        HubName.parse("hf-hub:ganzoo/x@v1", revision="v2")
+
+
+def test_offline_and_not_cached_is_a_clear_error():
+    """HF_HUB_OFFLINE=1 (the test default) and an empty cache: an error that says so, at once."""
+    start = time.monotonic()
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE is set"):
+        ganzoo.load("hf-hub:ganzoo/not-cached")
+    assert time.monotonic() - start < 5
+
+
+def test_unreachable_hub_fails_within_seconds(monkeypatch):
+    """No network: huggingface_hub alone retries for ~20 s; ganzoo's preflight answers in seconds."""
+    from huggingface_hub import constants
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    start = time.monotonic()
+    with pytest.raises(HubError, match="could not be reached"):
+        ganzoo.load("hf-hub:ganzoo/dcgan-celeba", revision="v1")
+    assert time.monotonic() - start < 5
+
+
+def test_missing_architecture_plugin_names_the_package(tmp_path):
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "g")
+    config = json.loads((tmp_path / "g" / "config.json").read_text())
+    config["architecture"] = "stylegan9"
+    config["plugin"] = {"name": "stylegan9", "distribution": "ganzoo-stylegan9", "version": "1.0"}
+    (tmp_path / "g" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ganzoo.UnknownNameError, match="pip install ganzoo-stylegan9"):
+        ganzoo.load(tmp_path / "g")
+
+
+def test_model_card_renders_and_round_trips(tmp_path):
+    g = ganzoo.create("dcgan", seed=0, **TINY)
+    g.training.update({"loss": "non-saturating", "steps": 10, "data": "faces.npz"})
+    info = CardInfo(
+        datasets=["celeba"],
+        license="other",
+        license_name="celeba-non-commercial-research",
+        data_license="non-commercial research only",
+        training_command="ganzoo train dcgan --data faces.npz",
+        metrics=[Metric("fid", 41.5, "10k samples vs 10k real", dataset="celeba", dataset_name="CelebA-64")],
+    )
+    card = render_card(g, repo_id="owner/tiny", info=info)
+    card.save(tmp_path / "README.md")
+    loaded = ModelCard.load(tmp_path / "README.md")
+    data = loaded.data.to_dict()
+    assert data["library_name"] == "ganzoo"
+    assert data["pipeline_tag"] == "unconditional-image-generation"
+    assert {"ganzoo", "gan", "dcgan"} <= set(data["tags"])
+    assert data["datasets"] == ["celeba"] and data["license"] == "other"
+    result = data["model-index"][0]["results"][0]
+    assert result["metrics"][0] == {"type": "fid", "value": 41.5, "name": "FID"}
+    assert result["dataset"] == {"name": "CelebA-64", "type": "celeba"}
+    text = loaded.text
+    assert 'ganzoo.load("hf-hub:owner/tiny")' in text
+    assert "| loss | non-saturating |" in text and "| g_width | `4` |" in text
+    assert "ganzoo train dcgan --data faces.npz" in text
+    assert "non-commercial research only" in text
+    assert "| fid | 41.5 | 10k samples vs 10k real |" in text
+
+
+def test_card_without_metrics_says_so():
+    card = render_card(ganzoo.create("mlp", seed=0), info=CardInfo())
+    assert "No metrics measured yet" in card.text
+    assert "model-index" not in card.data.to_dict()
+
+
+def test_packaged_dcgan_celeba_card_matches_the_zoo_entry():
+    entry = ganzoo.get_registry().pretrained["dcgan-celeba"]
+    card = ModelCard.load(entry.card)
+    assert card.data.library_name == "ganzoo"
+    assert card.data.pipeline_tag == "unconditional-image-generation"
+    assert "non-commercial" in card.text.lower()
+    assert "ganzoo train dcgan" in card.text
