@@ -1,0 +1,151 @@
+"""Mode coverage of the MLP GAN on ring-8 and grid-25, for every loss and several seeds (VEEGAN / PacGAN protocol).
+
+Each run trains ``ganzoo.train("mlp", DATA, loss=LOSS, seed=SEED, ...)`` and measures 2,500 samples with the
+``mode-coverage`` metric: a sample is high quality within 3 standard deviations of its nearest mode, a mode is
+covered when it holds at least a fifth of the high-quality samples it should get (20 of 2,500 on grid-25).
+Published anchors on grid-25 (VEEGAN, PacGAN): about 24.6-24.8 of 25 modes.
+
+Target: 8/8 and 25/25 modes with >= 95 % high-quality samples on every seed for the recommended setting.
+
+Run from the repository root::
+
+    python benchmarks/mode_coverage.py                          # 2 data sets x every loss x 5 seeds
+    python benchmarks/mode_coverage.py --quick                  # a few steps, one seed: checks the script works
+    python benchmarks/mode_coverage.py --data grid-25 --losses non-saturating --lr 5e-4 --json grid.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import ganzoo
+from ganzoo.evaluation import evaluate
+
+
+def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Train one MLP GAN and measure its mode coverage."""
+    started = time.perf_counter()
+    generator = ganzoo.train(
+        "mlp",
+        data,
+        loss=loss,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=seed,
+        progress=False,
+        log_every=max(args.steps, 1),
+    )
+    trained = time.perf_counter() - started
+    result = evaluate(generator, data, ["mode-coverage"], n=args.n, seed=seed, cache=False)["metrics"]["mode-coverage"]
+    return {
+        "data": data,
+        "loss": loss,
+        "seed": seed,
+        "modes": result["modes"],
+        "n_modes": result["n_modes"],
+        "high_quality": result["high_quality"],
+        "kl_to_uniform": result["kl_to_uniform"],
+        "train_seconds": round(trained, 1),
+    }
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (data, loss): modes per seed, mean modes, lowest high-quality share, whether the target holds."""
+    rows = []
+    for key in dict.fromkeys((r["data"], r["loss"]) for r in runs):
+        group = [r for r in runs if (r["data"], r["loss"]) == key]
+        k = group[0]["n_modes"]
+        rows.append(
+            {
+                "data": key[0],
+                "loss": key[1],
+                "modes_per_seed": [r["modes"] for r in group],
+                "mean_modes": sum(r["modes"] for r in group) / len(group),
+                "n_modes": k,
+                "min_high_quality": min(r["high_quality"] for r in group),
+                "mean_high_quality": sum(r["high_quality"] for r in group) / len(group),
+                "target_met": all(r["modes"] == k and r["high_quality"] >= 0.95 for r in group),
+            }
+        )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """A Markdown table, ready for benchmarks/README.md."""
+    lr = "each loss's recommended" if args.lr is None else f"{args.lr:g}"
+    print(
+        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr}; {args.n} samples per run; "
+        f"seeds {args.seeds}\n"
+    )
+    print("| data | loss | modes per seed | mean modes | high quality (min / mean) | target met |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(
+            f"| {r['data']} | {r['loss']} | {' '.join(map(str, r['modes_per_seed']))} | "
+            f"{r['mean_modes']:.1f} / {r['n_modes']} | {r['min_high_quality']:.1%} / {r['mean_high_quality']:.1%} | "
+            f"{'yes' if r['target_met'] else 'no'} |"
+        )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", nargs="+", default=["ring-8", "grid-25"], help="Mixtures to train on.")
+    parser.add_argument("--losses", nargs="+", default=None, help="Losses (default: every registered loss).")
+    parser.add_argument("--seeds", type=int, default=5, help="Seeds 0..SEEDS-1 per (data, loss).")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--lr", type=float, default=None, help="Learning rate (default: each loss's own).")
+    parser.add_argument("--n", type=int, default=2500, help="Samples measured per run (2,500 as in PacGAN).")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+    parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
+    parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.batch_size, args.seeds, args.n = 20, 64, 1, 500
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    losses = args.losses or ganzoo.list_losses()
+    runs = []
+    for data in args.data:
+        for loss in losses:
+            for seed in range(args.seeds):
+                run = run_one(data, loss, seed, args)
+                runs.append(run)
+                print(
+                    f"{data:8} {loss:15} seed {seed}: {run['modes']}/{run['n_modes']} modes, "
+                    f"{run['high_quality']:.1%} high quality ({run['train_seconds']} s)",
+                    flush=True,
+                )
+    rows = summarise(runs)
+    print_table(rows, args)
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "ganzoo": ganzoo.__version__,
+        "torch": torch.__version__,
+        "machine": platform.platform(),
+        "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        "summary": rows,
+        "runs": runs,
+    }
+    if args.json:
+        from ganzoo.fileio import write_json
+
+        write_json(args.json, {**report, "settings": {**report["settings"], "json": str(args.json)}})
+    return report
+
+
+if __name__ == "__main__":
+    main()
