@@ -219,8 +219,8 @@ class Setting:
     name: str
     baseline: bool = False  # the pytorch/examples re-implementation instead of ganzoo.train
     channels_last: bool = True
-    # train()'s choice for DCGAN: its D has batch norm, whose statistics must not mix real and fake
-    separate_d_batches: bool = True
+    # False: train()'s default joint D pass (batch norm per half); True: pytorch/examples-style two passes
+    separate_d_batches: bool = False
     threads: int | None = None  # torch.set_num_threads for this run; None: leave as it is
     fused_adam: bool = False  # monkeypatch ganzoo's optimiser factory to Adam(fused=True)
 
@@ -449,11 +449,10 @@ def sweep_settings(threads: int | None) -> list[Setting]:
     """The settings compared by ``--sweep``: memory format, joint/separate D pass, threads, fused Adam."""
     return [
         Setting("pytorch/examples baseline", baseline=True, channels_last=False, threads=threads),
-        Setting("ganzoo train() defaults (channels_last, separate D)", threads=threads),
-        Setting("ganzoo NCHW, separate D", channels_last=False, threads=threads),
-        Setting("ganzoo channels_last, separate D, fused Adam", fused_adam=True, threads=threads),
-        # speed reference only: a joint pass mixes batch-norm statistics of real and fake (see TrainConfig)
-        Setting("ganzoo channels_last, joint D (wrong with BN)", separate_d_batches=False, threads=threads),
+        Setting("ganzoo train() defaults (channels_last, joint D, BN per half)", threads=threads),
+        Setting("ganzoo channels_last, separate D passes", separate_d_batches=True, threads=threads),
+        Setting("ganzoo NCHW, joint D", channels_last=False, threads=threads),
+        Setting("ganzoo channels_last, joint D, fused Adam", fused_adam=True, threads=threads),
         Setting("ganzoo train() defaults, 1 thread", threads=1),
     ]
 
@@ -474,9 +473,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--separate-d-batches",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="D sees real and fake in two passes (default: on, as train() does for a batch-norm D like DCGAN's; "
-        "--no-separate-d-batches times the joint pass, which is faster but wrong with batch norm)",
+        default=False,
+        help="D sees real and fake in two passes (default: off, one joint pass with per-half batch norm, as train())",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: unchanged)")
     parser.add_argument("--fused-adam", action="store_true", help="prototype: Adam(fused=True) in ganzoo")
