@@ -25,6 +25,7 @@ from ganzoo.errors import (
     PluginError,
     PluginLoadWarning,
     TrainingDivergedError,
+    TrainingWarning,
     UnknownNameError,
 )
 
@@ -138,6 +139,7 @@ __all__ = [
     "TrainConfig",
     "TrainState",
     "TrainingDivergedError",
+    "TrainingWarning",
     "UnknownNameError",
     "__version__",
     "create",

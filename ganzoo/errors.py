@@ -51,3 +51,7 @@ class TrainingDivergedError(GanzooError, FloatingPointError):
 
 class PluginLoadWarning(UserWarning):
     """A third-party plugin was skipped because it failed to load or raised in a hook."""
+
+
+class TrainingWarning(UserWarning):
+    """Training looks unhealthy (vanishing generator gradients, mode collapse); it goes on."""

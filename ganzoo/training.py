@@ -28,7 +28,7 @@ from torch import nn
 from ganzoo.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from ganzoo.data import BatchSampler, InMemoryData, resolve_data
 from ganzoo.ema import ExponentialMovingAverage
-from ganzoo.errors import DataError, GanzooError, TrainingDivergedError
+from ganzoo.errors import DataError, GanzooError, TrainingDivergedError, TrainingWarning
 from ganzoo.generator import Generator
 from ganzoo.losses import Loss
 from ganzoo.models import GeneratorConfig
@@ -38,7 +38,21 @@ from ganzoo.storage import save
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "losses.csv"
-LOG_FIELDS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+LOG_FIELDS = (
+    "step",
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+    "d_acc_real",  # share of real samples with logit > 0 (D(x) > 0.5); for critics (WGAN) only a rough guide
+    "d_acc_fake",  # share of fakes D scores below it
+    "d_grad_norm",  # L2 norm of D's gradient in its last step
+    "g_grad_norm",  # L2 norm of G's gradient
+    "fake_spread",  # per-feature std of the fake batch / the real batch's: near 0 means collapse
+    "seconds",
+)
+VANISHING_RATIO = 1e-3  # G's gradient norm below this share of its first logged value: "vanishing"
+COLLAPSE_SPREAD = 0.1  # fakes lost 90% of the largest spread they had (relative to the real batch's): "collapse"
 
 
 @dataclass
@@ -128,6 +142,7 @@ class AdversarialStep:
                     d_loss = d_loss + penalty
             s.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
+            d_grad_norm = _grad_norm(D)
             s.opt_d.step()
             if loss.clip is not None:  # WGAN: keep the critic (roughly) Lipschitz by clipping its weights
                 with torch.no_grad():
@@ -143,15 +158,77 @@ class AdversarialStep:
                 g_loss = loss.generator_loss(D(fake).float())
             s.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
+            g_grad_norm = _grad_norm(G)
             s.opt_g.step()
         finally:
             D.requires_grad_(True)
+        real_logits, fake_logits = real_logits.detach().float(), fake_logits.detach().float()
+        with torch.no_grad():
+            spread = fake.detach().float().flatten(1).std(0).mean() / real.float().flatten(1).std(0).mean()
         return {
             "d_loss": d_loss.detach(),
             "g_loss": g_loss.detach(),
-            "d_real": real_logits.detach().float(),
-            "d_fake": fake_logits.detach().float(),
+            "d_real": real_logits,
+            "d_fake": fake_logits,
+            "d_acc_real": (real_logits > 0).float().mean(),
+            "d_acc_fake": (fake_logits < 0).float().mean(),
+            "d_grad_norm": d_grad_norm,
+            "g_grad_norm": g_grad_norm,
+            "fake_spread": spread,
         }
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    """L2 norm of all of ``module``'s gradients, as a tensor (no host sync)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+class TrainingMonitor:
+    """Warns once each when G's gradients vanish or the fakes collapse onto (nearly) one sample.
+
+    Vanishing: G's gradient norm falls below ``VANISHING_RATIO`` of its first logged value (the minimax loss's
+    saturation when D wins). Collapse: the fakes are identical, or their spread (relative to the real batch's) fell
+    below ``COLLAPSE_SPREAD`` of the largest it has been after reaching half the data's. Why relative to the past:
+    a fresh generator's samples are tightly bunched before it learns anything, which is not a collapse.
+    """
+
+    def __init__(self) -> None:
+        self.first_g_norm: float | None = None
+        self.max_spread = 0.0
+        self.warned: set[str] = set()
+
+    def check(self, step: int, values: dict[str, float]) -> list[str]:
+        """Look at one log row; returns (and warns) the new problems."""
+        found = []
+        g_norm = values.get("g_grad_norm")
+        if g_norm is not None and math.isfinite(g_norm):
+            if self.first_g_norm is None:
+                self.first_g_norm = g_norm
+            elif g_norm < VANISHING_RATIO * self.first_g_norm and "vanishing" not in self.warned:
+                found.append(
+                    f"step {step}: the generator's gradients have vanished (norm {g_norm:.2e}, was "
+                    f"{self.first_g_norm:.2e}); D is winning. With the minimax loss, try non-saturating."
+                )
+                self.warned.add("vanishing")
+        spread = values.get("fake_spread")
+        if spread is None or not math.isfinite(spread):
+            spread = None
+        else:
+            self.max_spread = max(self.max_spread, spread)
+        lost = spread is not None and self.max_spread >= 0.5 and spread < COLLAPSE_SPREAD * self.max_spread
+        identical = spread is not None and spread < 1e-4
+        if (lost or identical) and "collapse" not in self.warned:
+            found.append(
+                f"step {step}: generated samples in a batch are nearly identical (spread {spread:.3f} of the "
+                "real batch's): mode collapse. Try another loss (wgan-gp, hinge), a lower lr or a smaller D."
+            )
+            self.warned.add("collapse")
+        for message in found:
+            warnings.warn(message, TrainingWarning, stacklevel=3)
+        return found
 
 
 def _make_optimizer(params: Any, settings: dict[str, Any], lr: float | None, betas: Any) -> torch.optim.Optimizer:
@@ -344,6 +421,7 @@ def train(
         dynamic_ncols=True,
     )
     started = time.perf_counter()
+    monitor = TrainingMonitor()
     try:
         while state.step < steps:
             metrics = step_fn(state)
@@ -365,8 +443,9 @@ def train(
                     DGz=f"{values['d_fake']:.3f}",
                     refresh=False,
                 )
+                monitor.check(state.step, values)
                 if log is not None:
-                    log.writerow({"step": state.step, **{k: values[k] for k in LOG_FIELDS[1:]}})
+                    log.writerow({"step": state.step, **{k: values.get(k, "") for k in LOG_FIELDS[1:]}})
                 for callback in callbacks:
                     callback(state.step, values, state)
             if out is not None and (state.step % sample_every == 0 or state.step == steps):

@@ -293,3 +293,55 @@ def test_batch_norm_per_half_normalises_each_half():
     assert "forward" not in vars(bn)  # restored
     torch.testing.assert_close(joint, torch.cat([torch.nn.BatchNorm2d(3)(real), torch.nn.BatchNorm2d(3)(fake)]))
     assert not torch.allclose(bn(torch.cat([real, fake]))[:4], joint[:4], atol=0.1)  # mixing would differ
+
+
+def test_training_log_has_diagnostics(tmp_path):
+    """D accuracy on real and fake, gradient norms of G and D, and the fakes' spread are logged."""
+    import csv
+
+    ganzoo.train("mlp", "ring-8", steps=4, batch_size=64, log_every=2, progress=False, out_dir=tmp_path)
+    with open(tmp_path / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    for row in rows:
+        assert 0 <= float(row["d_acc_real"]) <= 1 and 0 <= float(row["d_acc_fake"]) <= 1
+        assert float(row["g_grad_norm"]) > 0 and float(row["d_grad_norm"]) > 0
+        assert float(row["fake_spread"]) > 0
+
+
+def test_monitor_warns_once_for_vanishing_gradients_and_collapse():
+    from ganzoo.training import TrainingMonitor
+
+    monitor = TrainingMonitor()
+    assert monitor.check(5, {"g_grad_norm": 1.0, "fake_spread": 0.02}) == []  # untrained, bunched: not collapse
+    assert monitor.check(10, {"g_grad_norm": 1.0, "fake_spread": 0.9}) == []
+    with pytest.warns(ganzoo.TrainingWarning, match="vanished"):
+        assert len(monitor.check(20, {"g_grad_norm": 1e-5, "fake_spread": 0.9})) == 1
+    with pytest.warns(ganzoo.TrainingWarning, match="mode collapse"):
+        assert len(monitor.check(30, {"g_grad_norm": 1e-5, "fake_spread": 0.01})) == 1
+    assert monitor.check(40, {"g_grad_norm": 1e-6, "fake_spread": 0.01}) == []  # each warning once
+
+
+def test_collapsed_generator_triggers_the_warning_in_train():
+    """A generator that ignores z (every fake the same point) is flagged as mode collapse during training."""
+    from ganzoo.plugins.mlp import MLPGenerator
+
+    class Constant(MLPGenerator):
+        def forward(self, z):
+            return super().forward(torch.zeros_like(z))
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_architectures(self, register):
+            from ganzoo.plugins.mlp import MLPConfig, MLPDiscriminator
+
+            register("constant-mlp", Constant, MLPDiscriminator, config=MLPConfig)
+
+    host = ganzoo.PluginHost()
+    host.register(Plugin(), "constant")
+    previous = ganzoo.use_host(host)
+    try:
+        with pytest.warns(ganzoo.TrainingWarning, match="mode collapse"):
+            ganzoo.train("constant-mlp", "ring-8", steps=2, batch_size=32, log_every=1, progress=False)
+    finally:
+        ganzoo.use_host(previous)
