@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.train_baseline:
         name = f"pytorch-examples-{args.train_baseline}"
         generator = train_baseline(images[:cut], args.train_baseline, args.batch_size, args.seed)
+        ganzoo.save(generator, args.out_dir / name)  # kept, so it can be evaluated again without retraining
         results[name] = evaluate_one(name, generator, args, reference)
     if args.train_ganzoo:
         name = f"ganzoo-dcgan-{args.train_ganzoo}"
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         generator = ganzoo.train(
             "dcgan", train_split, steps=args.train_ganzoo, batch_size=args.batch_size, seed=args.seed, progress=False
         )
+        ganzoo.save(generator, args.out_dir / name)
         results[name] = evaluate_one(name, generator, args, reference)
     print_table(results, notes)
     summary = {

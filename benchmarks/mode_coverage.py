@@ -39,6 +39,9 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> dict[s
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
+        betas=args.betas,
+        ema=args.ema,
+        pack=args.pack,
         seed=seed,
         progress=False,
         log_every=max(args.steps, 1),
@@ -82,7 +85,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """A Markdown table, ready for benchmarks/README.md."""
     lr = "each loss's recommended" if args.lr is None else f"{args.lr:g}"
     print(
-        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr}; {args.n} samples per run; "
+        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr}, pack {args.pack}, EMA {args.ema:g}; "
+        f"{args.n} samples per run; "
         f"seeds {args.seeds}\n"
     )
     print("| data | loss | modes per seed | mean modes | high quality (min / mean) | target met |")
@@ -103,6 +107,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=None, help="Learning rate (default: each loss's own).")
+    parser.add_argument("--betas", type=float, nargs=2, default=None, help="Adam betas (default: the loss's own).")
+    parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the measured generator (0: none).")
+    parser.add_argument("--pack", type=int, default=1, help="PacGAN packing: samples D judges together.")
     parser.add_argument("--n", type=int, default=2500, help="Samples measured per run (2,500 as in PacGAN).")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")

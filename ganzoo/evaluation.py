@@ -155,8 +155,8 @@ class PixelExtractor:
         """The protocol's description."""
         return {"name": "pixels", "resize": self.resize}
 
-    def features(self, samples: torch.Tensor) -> np.ndarray:
-        """``(N, ...)`` samples -> float64 ``(N, D)``."""
+    def features(self, samples: torch.Tensor, *, label: str = "") -> np.ndarray:
+        """``(N, ...)`` samples -> float64 ``(N, D)`` (fast: no progress bar, ``label`` is ignored)."""
         import torch
 
         x = samples.reshape(len(samples), -1).double()
@@ -177,10 +177,12 @@ class InceptionExtractor:
         device: Any = None,
         download: bool = False,
         batch_size: int = 50,
+        progress: bool = False,
     ) -> None:
         from ganzoo.inception import RESIZE
 
         self.weights, self.device, self.download, self.batch_size = weights, device or "cpu", download, batch_size
+        self.progress = progress
         self.resize = RESIZE
         self._model: Any = None
 
@@ -197,8 +199,8 @@ class InceptionExtractor:
         """The protocol's description, with the weights' sha256."""
         return {**self.model.describe(), "resize": self.resize}
 
-    def features(self, samples: torch.Tensor, *, logits: bool = False) -> Any:
-        """uint8 images -> float64 features (and logits) as numpy arrays."""
+    def features(self, samples: torch.Tensor, *, logits: bool = False, label: str = "") -> Any:
+        """uint8 images -> float64 features (and logits) as numpy arrays (``label`` names the progress bar)."""
         import torch
 
         if samples.dtype != torch.uint8 or samples.ndim != 4:
@@ -206,7 +208,8 @@ class InceptionExtractor:
                 f"the Inception extractor takes images; these samples have shape {tuple(samples.shape[1:])}. "
                 "Use extractor='pixels' for non-image generators."
             )
-        out = self.model(samples, logits=logits, batch_size=self.batch_size)
+        bar = f"Inception features{': ' + label if label else ''}" if self.progress else None
+        out = self.model(samples, logits=logits, batch_size=self.batch_size, progress=bar)
         return (out[0].numpy(), out[1].numpy()) if logits else out.numpy()
 
 
@@ -293,12 +296,12 @@ def cache_dir() -> Path:
 
 
 def _cached_features(
-    extractor: Any, samples: torch.Tensor, data_sha: str, folder: Path | None
+    extractor: Any, samples: torch.Tensor, data_sha: str, folder: Path | None, label: str
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Features of a real set, from the cache when the same data and extractor were seen before."""
     info: dict[str, Any] = {"cache": None, "cache_hit": False}
     if folder is None or not extractor.cacheable:
-        features = extractor.features(samples)
+        features = extractor.features(samples, label=label)
     else:
         description = extractor.describe()
         key_text = json.dumps({"data": data_sha, "extractor": description}, sort_keys=True)
@@ -308,7 +311,7 @@ def _cached_features(
             features = np.load(path, allow_pickle=False)  # plain arrays only
             info["cache_hit"] = True
         else:
-            features = extractor.features(samples)
+            features = extractor.features(samples, label=label)
             with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 np.save(f, features, allow_pickle=False)
         info["cache"] = str(path)
@@ -387,6 +390,7 @@ def evaluate(
     cache: bool | str | os.PathLike = True,
     out: str | os.PathLike | None = None,
     label: str | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Measure ``generator`` against ``data`` with registered metrics; return (and optionally write) the result.
 
@@ -413,6 +417,7 @@ def evaluate(
         cache: cache reference features (``True``: ``$GANZOO_CACHE`` or ``~/.cache/ganzoo``; a path; ``False``).
         out: write the result as JSON here (atomically); figures go beside it as ``<stem>.<metric>.<name>.png``.
         label: how the protocol names the generator (default: the name it was loaded from, or its zoo name).
+        progress: progress bars while Inception features are computed (the long part on a CPU).
 
     Returns:
         ``{"metrics": {name: {...}}, "protocol": {...}, "figures": {"metric/name": path}}``.
@@ -464,7 +469,13 @@ def evaluate(
         extractor,
         is_image=is_image,
         **(
-            {"weights": inception_weights, "device": device, "download": download, "batch_size": batch_size}
+            {
+                "weights": inception_weights,
+                "device": device,
+                "download": download,
+                "batch_size": batch_size,
+                "progress": progress,
+            }
             if extractor != "pixels"
             else {}
         ),
@@ -497,11 +508,11 @@ def evaluate(
         if want_logits and split != "generated":
             raise EvaluationError("logits are computed for generated samples only")
         if want_logits:
-            batch.features, batch.logits = extract.features(x, logits=True)
+            batch.features, batch.logits = extract.features(x, logits=True, label=split)
         elif want_features and split == "generated":
-            batch.features = extract.features(x)
+            batch.features = extract.features(x, label=split)
         elif want_features:
-            batch.features, stats[split] = _cached_features(extract, x, hashes[split], folder)
+            batch.features, stats[split] = _cached_features(extract, x, hashes[split], folder, split)
         batches[split] = batch
 
     # -- metrics

@@ -264,9 +264,12 @@ class InceptionModel:
 
     @torch.no_grad()
     def __call__(
-        self, images: torch.Tensor, *, batch_size: int = 50, logits: bool = False
+        self, images: torch.Tensor, *, batch_size: int = 50, logits: bool = False, progress: str | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """uint8 images ``(N, C, H, W)`` -> float64 features ``(N, 2048)`` (and logits ``(N, 1008)``)."""
+        """uint8 images ``(N, C, H, W)`` -> float64 features ``(N, 2048)`` (and logits ``(N, 1008)``).
+
+        ``progress``: a label for a progress bar (on CPU this network takes about 0.1 s an image); ``None``: none.
+        """
         if logits and not self.has_logits:
             raise InceptionWeightsError(
                 f"the Inception score needs the network's classifier layer, which the {self.source} weights do not "
@@ -274,12 +277,16 @@ class InceptionModel:
             )
         device = next(self.network.parameters()).device
         feats, outs = [], []
-        for start in range(0, len(images), batch_size):
-            x = preprocess(images[start : start + batch_size].to(device))
-            f = self.network.features(x)
-            feats.append(f.double().cpu())
-            if logits:
-                outs.append(self.network.fc(f).double().cpu())
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(images), desc=progress, unit="img", disable=progress is None, leave=False) as bar:
+            for start in range(0, len(images), batch_size):
+                x = preprocess(images[start : start + batch_size].to(device))
+                f = self.network.features(x)
+                feats.append(f.double().cpu())
+                if logits:
+                    outs.append(self.network.fc(f).double().cpu())
+                bar.update(len(x))
         features = torch.cat(feats) if feats else torch.empty(0, FEATURE_DIM, dtype=torch.float64)
         return (features, torch.cat(outs)) if logits else features
 

@@ -135,7 +135,8 @@ class AdversarialStep:
                 else:  # one pass over real and fake together: one set of larger, faster kernels
                     with batch_norm_per_half(D):
                         logits = D(torch.cat([real, fake.detach()]))
-                    real_logits, fake_logits = logits[:n], logits[n:]
+                    # halves, not [:n]: a packing D (PacGAN) returns one logit per group of samples
+                    real_logits, fake_logits = logits.chunk(2)
                 d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
                 penalty = loss.regularizer(D, real, fake.detach())
                 if penalty is not None:

@@ -70,8 +70,10 @@ class WassersteinGP(Wasserstein):
         # one interpolation coefficient per sample, broadcast over the sample's other axes
         alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        (grad,) = torch.autograd.grad(discriminator(mixed).sum(), mixed, create_graph=True)
-        norms = grad.flatten(1).norm(2, dim=1)
+        logits = discriminator(mixed)
+        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
+        # one norm per logit: a packing D (PacGAN) judges groups of samples, and its gradient is per group
+        norms = grad.reshape(logits.numel(), -1).norm(2, dim=1)
         return self.gp_weight * ((norms - 1) ** 2).mean()
 
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import ganzoo
+from ganzoo.plugin_host import get_registry
 from ganzoo.testing import check_architecture
 
 
@@ -60,3 +61,20 @@ def test_dcgan_layer_norm_option_has_no_batchnorm():
     d = ganzoo.get_registry().architectures["dcgan"].discriminator(cfg)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
     assert any(isinstance(m, nn.GroupNorm) for m in d.modules())
+
+
+def test_mlp_packing_discriminator_judges_groups_of_samples():
+    """PacGAN: pack=4 gives one logit per 4 consecutive samples, from their concatenation."""
+    arch = get_registry().get("architecture", "mlp")
+    torch.manual_seed(0)
+    D = arch.discriminator(arch.make_config(pack=4, hidden=8, layers=1))
+    assert D(torch.randn(12, 2)).shape == (3,)
+    x = torch.randn(8, 2)
+    changed = x.clone()
+    changed[5] += 1.0  # a sample of the second group: the first group's logit must not move
+    a, b = D(x), D(changed)
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])
+    with pytest.raises(ValueError, match="divisible by 4"):
+        D(torch.randn(6, 2))
+    with pytest.raises(ganzoo.ConfigError, match="pack"):
+        arch.make_config(pack=0)

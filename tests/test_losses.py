@@ -134,3 +134,15 @@ def test_unknown_loss_option_is_a_clear_error():
     """A misspelt loss option names the loss."""
     with pytest.raises(TypeError, match="loss 'wgan-gp' does not take these options"):
         _loss("wgan-gp", gp_wieght=3)
+
+
+def test_wgan_gp_penalises_one_gradient_norm_per_packed_group():
+    """A packing critic (PacGAN) returns one value per group: the penalty takes the norm over the whole group."""
+
+    class PackedSum(nn.Module):
+        def forward(self, x):  # groups of 2 samples; d/dx of the group's sum is 1 in each of its 4 coordinates
+            return x.reshape(-1, 4).sum(1)
+
+    penalty = _loss("wgan-gp", gp_weight=1.0).regularizer(PackedSum(), torch.randn(6, 2), torch.randn(6, 2))
+    # per group: ||(1, 1, 1, 1)|| = 2, so (2 - 1)^2 = 1 (per sample it would have been (sqrt(2) - 1)^2)
+    assert penalty.item() == pytest.approx(1.0)

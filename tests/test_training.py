@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
@@ -345,3 +346,24 @@ def test_collapsed_generator_triggers_the_warning_in_train():
             ganzoo.train("constant-mlp", "ring-8", steps=2, batch_size=32, log_every=1, progress=False)
     finally:
         ganzoo.use_host(previous)
+
+
+@pytest.mark.parametrize("loss", ["non-saturating", "wgan-gp"])
+def test_training_with_a_packing_discriminator(loss):
+    """PacGAN packing lives in the discriminator: the core splits its logits into real and fake halves."""
+    seen = []
+    G = ganzoo.train(
+        "mlp",
+        "ring-8",
+        loss=loss,
+        steps=3,
+        batch_size=16,
+        pack=4,
+        hidden=16,
+        layers=2,
+        progress=False,
+        log_every=1,
+        callbacks=[lambda step, metrics, state: seen.append(metrics)],
+    )
+    assert G.config.pack == 4 and len(seen) == 3
+    assert all(math.isfinite(m["d_loss"]) and math.isfinite(m["g_loss"]) for m in seen)
