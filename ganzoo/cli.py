@@ -152,6 +152,14 @@ def plugins_command(as_json: bool) -> None:
     help="Loss option, e.g. --loss-option gp_weight=5 (repeatable).",
 )
 @click.option("--log-every", default=10, show_default=True, type=int)
+@click.option(
+    "--track-moments",
+    default=0,
+    show_default=True,
+    type=int,
+    metavar="STEPS",
+    help="Every STEPS steps, record moment distances to the data and ReLU sparsity (moments.csv/.png); 0: off.",
+)
 @click.option("--sample-every", default=500, show_default=True, type=int)
 @click.option("--checkpoint-every", default=1000, show_default=True, type=int)
 @click.option(
@@ -181,6 +189,7 @@ def train_command(
     settings: tuple[str, ...],
     loss_settings: tuple[str, ...],
     log_every: int,
+    track_moments: int,
     sample_every: int,
     checkpoint_every: int,
     channels_last: bool,
@@ -212,6 +221,7 @@ def train_command(
         resume=resume,
         resize=resize,
         log_every=log_every,
+        track_moments=track_moments,
         sample_every=sample_every,
         checkpoint_every=checkpoint_every,
         channels_last=channels_last,

@@ -38,6 +38,8 @@ from ganzoo.storage import save
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "losses.csv"
+MOMENTS_NAME = "moments.csv"
+MOMENT_SAMPLES = 512  # fixed latents and real samples per moment record: enough for 192-d (8x8x3) statistics
 LOG_FIELDS = (
     "step",
     "d_loss",
@@ -300,6 +302,7 @@ def train(
     resize: bool = False,
     data_options: dict[str, Any] | None = None,
     progress: bool = True,
+    track_moments: int = 0,
     callbacks: Sequence[Callable[[int, dict[str, float], TrainState], None]] = (),
     **config: Any,
 ) -> Generator:
@@ -320,6 +323,9 @@ def train(
         separate_d_batches: D sees real and fake batches in separate passes instead of one joint, faster pass
             (``None``/``False``, the default). The two are equivalent: in the joint pass batch norm normalises
             the real and fake halves separately.
+        track_moments: every this many steps, record how far the EMA generator's sample mean and covariance are
+            from the data's (512 fixed latents vs 512 fixed real samples; images pooled to 8x8) and how sparse
+            its ReLU activations are, into ``out_dir/moments.csv`` and ``moments.png`` (0: off).
         callbacks: called as ``fn(step, metrics, state)`` every ``log_every`` steps.
         **config: the architecture's config fields (``image_size=64``, ``z_dim=100``, ...).
     """
@@ -337,6 +343,10 @@ def train(
     ):
         if value <= 0:
             raise ValueError(f"{name} must be positive, got {value}")
+    if track_moments < 0:
+        raise ValueError(f"track_moments must be >= 0 (0: off), got {track_moments}")
+    if track_moments and out_dir is None:
+        raise ValueError("track_moments writes moments.csv and moments.png into out_dir: pass out_dir too")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir, the folder holding checkpoint.safetensors")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -409,6 +419,15 @@ def train(
         log = _CsvLog(out / LOG_NAME, keep_until=state.step if resume else 0)
     else:
         log = None
+    tracker = None
+    if track_moments:
+        from ganzoo.moments import MomentTracker
+
+        reference = _reference_samples(dataset, MOMENT_SAMPLES, seed, device)
+        z_moments = torch.from_numpy(latents(MOMENT_SAMPLES, cfg.z_dim, seed + 1)).to(device)
+        tracker = MomentTracker(reference, z_moments, out / MOMENTS_NAME)
+        if resume:
+            tracker.resume(state.step)
 
     # -- the loop ----------------------------------------------------------------------------------------------
     from tqdm.auto import tqdm
@@ -449,6 +468,8 @@ def train(
                     log.writerow({"step": state.step, **{k: values.get(k, "") for k in LOG_FIELDS[1:]}})
                 for callback in callbacks:
                     callback(state.step, values, state)
+            if tracker is not None and (state.step % track_moments == 0 or state.step == steps):
+                tracker.record(state.step, state.ema.module)
             if out is not None and (state.step % sample_every == 0 or state.step == steps):
                 _save_samples(state, fixed_z, dataset, out / "progress" / f"step-{state.step:07d}.png")
             if at_checkpoint:
@@ -483,6 +504,11 @@ def train(
         from ganzoo.plots import save_loss_plot
 
         save_loss_plot(out / LOG_NAME, out / "losses.png", title=f"{arch.name} / {loss_name} on {tc.data}")
+        if tracker is not None:
+            from ganzoo.moments import save_moment_plot
+
+            title = f"{arch.name} / {loss_name}: moments and sparsity"
+            save_moment_plot(tracker.rows, out / "moments.png", title=title)
     return generator
 
 
@@ -568,6 +594,17 @@ class _CsvLog:
 
 
 @torch.no_grad()
+def _reference_samples(dataset: Any, n: int, seed: int, device: torch.device) -> torch.Tensor:
+    """``n`` random training samples (fewer if the set is smaller), in the model's range, drawn with their own RNG
+    so the training batches stay the same with and without moment tracking."""
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed + 1))[:n]
+    if isinstance(dataset, InMemoryData):
+        return dataset.convert(dataset.data[order]).to(device)
+    items = [dataset[int(i)] for i in order]
+    items = [item[0] if isinstance(item, (list, tuple)) else item for item in items]
+    return torch.stack([torch.as_tensor(item) for item in items]).float().to(device)
+
+
 def _save_samples(state: TrainState, fixed_z: torch.Tensor, dataset: Any, path: Path) -> None:
     """A picture of the EMA generator's samples: a grid of images, or a scatter plot over 2-D data."""
     fake = state.ema.module(fixed_z).float()

@@ -20,14 +20,9 @@ import numpy as np
 
 import ganzoo
 from ganzoo.evaluation import EvalContext, EvaluationError, Metric
+from ganzoo.moments import activation_sparsity, mean_cov, moment_distances
 
 # -- numerical building blocks -----------------------------------------------------------------------------------
-
-
-def mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``(D,)`` and unbiased covariance ``(D, D)`` of ``(N, D)`` features, in float64."""
-    x = np.asarray(features, dtype=np.float64)
-    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
 
 
 def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
@@ -529,20 +524,6 @@ class Memorisation(Metric):
         return {"nearest-neighbours": make_grid(images, nrow=1 + self.neighbours)}
 
 
-def moment_distances(generated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """How far the generated first and second moments are from the reference ones (absolute and relative)."""
-    mu_g, cov_g = mean_cov(generated)
-    mu_r, cov_r = mean_cov(reference)
-    mean_distance = float(np.linalg.norm(mu_g - mu_r))
-    cov_distance = float(np.linalg.norm(cov_g - cov_r))
-    return {
-        "mean_distance": mean_distance,
-        "mean_distance_relative": mean_distance / max(float(np.linalg.norm(mu_r)), 1e-12),
-        "cov_distance": cov_distance,
-        "cov_distance_relative": cov_distance / max(float(np.linalg.norm(cov_r)), 1e-12),
-    }
-
-
 class Moments(Metric):
     """Distance between the generated and reference means and covariances (of the features)."""
 
@@ -550,37 +531,6 @@ class Moments(Metric):
 
     def compute(self) -> dict[str, Any]:
         return moment_distances(self.features("generated"), self.features("reference"))
-
-
-def activation_sparsity(module: Any, z: Any) -> list[dict[str, Any]]:
-    """Share of exactly-zero outputs of each ReLU in ``module`` on latents ``z`` (forward super-resolution)."""
-    import torch
-    from torch import nn
-
-    found: list[dict[str, Any]] = []
-    hooks = []
-
-    def hook(name: str):
-        def record(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-            found.append(
-                {"layer": name, "shape": list(output.shape[1:]), "zero_fraction": float((output == 0).float().mean())}
-            )
-
-        return record
-
-    for name, child in module.named_modules():
-        if isinstance(child, (nn.ReLU, nn.ReLU6)):
-            hooks.append(child.register_forward_hook(hook(name)))
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            module(z)
-    finally:
-        module.train(was_training)
-        for h in hooks:
-            h.remove()
-    return found
 
 
 class Sparsity(Metric):
