@@ -124,6 +124,13 @@ def plugins_command(as_json: bool) -> None:
 @click.option("--lr", default=None, type=float, help="Learning rate (default: the loss's recommendation).")
 @click.option("--beta1", default=None, type=float, help="Adam beta1 (default: the loss's recommendation).")
 @click.option("--beta2", default=None, type=float, help="Adam beta2 (default: the loss's recommendation).")
+@click.option(
+    "--lr-decay",
+    type=click.Choice(["none", "linear"]),
+    default="none",
+    show_default=True,
+    help="linear: learning rates fall linearly to 0 at the last step.",
+)
 @click.option("--ema", default=0.999, show_default=True, type=float, help="EMA decay of the saved generator.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
@@ -179,6 +186,7 @@ def train_command(
     lr: float | None,
     beta1: float | None,
     beta2: float | None,
+    lr_decay: str,
     ema: float,
     seed: int,
     device: str | None,
@@ -214,6 +222,7 @@ def train_command(
         batch_size=batch_size,
         lr=lr,
         betas=betas,
+        lr_decay=lr_decay,
         ema=ema,
         seed=seed,
         device=device,

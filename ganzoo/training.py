@@ -39,6 +39,7 @@ from ganzoo.storage import save
 CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "losses.csv"
 MOMENTS_NAME = "moments.csv"
+LR_DECAYS = ("none", "linear")
 MOMENT_SAMPLES = 512  # fixed latents and real samples per moment record: enough for 192-d (8x8x3) statistics
 LOG_FIELDS = (
     "step",
@@ -69,6 +70,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float | None = None  # None: the loss's recommendation
     betas: tuple[float, float] | None = None  # Adam betas; None: the loss's recommendation
+    lr_decay: str = "none"  # "linear": both learning rates fall linearly to 0 at the last step
     ema: float = 0.999  # EMA decay of the published generator weights
     seed: int = 0
     data: str = ""  # description of the training data
@@ -288,6 +290,7 @@ def train(
     batch_size: int = 64,
     lr: float | None = None,
     betas: Sequence[float] | None = None,
+    lr_decay: str = "none",
     ema: float = 0.999,
     seed: int = 0,
     device: str | torch.device | None = None,
@@ -314,6 +317,8 @@ def train(
             samples in [-1, 1].
         loss: registered loss name; default: the architecture's ``default_loss``.
         steps: total generator steps; with ``resume=True`` training continues from the checkpoint up to this.
+        lr_decay: ``"linear"`` lowers both learning rates linearly from ``lr`` to 0 over ``steps`` (as SNGAN and
+            the CycleGAN recipe do; it sharpens the end of training); ``"none"`` keeps them constant.
         out_dir: where the run writes ``config.json`` + ``model.safetensors`` (the EMA generator),
             ``checkpoint.safetensors``, ``losses.csv``, ``losses.png``, ``samples.png`` and ``progress/``.
             ``None`` writes nothing.
@@ -336,6 +341,8 @@ def train(
     loss_obj = registry.get("loss", loss_name).create(**(loss_options or {}))
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
     for name, value in (
         ("log_every", log_every),
         ("sample_every", sample_every),
@@ -363,6 +370,7 @@ def train(
         batch_size=batch_size,
         lr=lr,
         betas=tuple(betas) if betas else None,
+        lr_decay=lr_decay,
         ema=ema,
         seed=seed,
         data=_describe_data(data),
@@ -410,6 +418,7 @@ def train(
         device=device,
         z_dim=cfg.z_dim,
     )
+    base_lrs = [[group["lr"] for group in opt.param_groups] for opt in (state.opt_g, state.opt_d)]
     if resume:
         load_checkpoint(out / CHECKPOINT_NAME, state)
     step_fn = (arch.training_step or AdversarialStep)(state)
@@ -444,6 +453,8 @@ def train(
     monitor = TrainingMonitor()
     try:
         while state.step < steps:
+            if lr_decay == "linear":  # set from the step, so a resumed run follows the same schedule
+                _scale_lrs(state, base_lrs, 1.0 - state.step / steps)
             metrics = step_fn(state)
             state.ema.update(G)
             state.step += 1
@@ -494,7 +505,8 @@ def train(
             "images_seen": state.step * batch_size,
             "device": str(device),
             "wall_seconds_last_session": round(wall, 1),
-            "lr": state.opt_g.param_groups[0]["lr"],
+            "lr": base_lrs[0][0],
+            "lr_decay": lr_decay,
             "ema": ema,
         },
     )
@@ -554,10 +566,16 @@ def _diverged_message(bad: list[str], values: dict[str, float], step: int, out: 
     return f"{' and '.join(bad)} became {values[bad[0]]} at step {step}; training stopped. {where}"
 
 
+def _scale_lrs(state: TrainState, base_lrs: list[list[float]], factor: float) -> None:
+    for opt, bases in zip((state.opt_g, state.opt_d), base_lrs, strict=True):
+        for group, base in zip(opt.param_groups, bases, strict=True):
+            group["lr"] = base * factor
+
+
 def _check_resumable(path: Path, tc: TrainConfig) -> None:
     _, metadata = read_checkpoint(path)
-    saved = json.loads(metadata["train_config"])
-    must_match = ("architecture", "model", "loss", "loss_options", "batch_size", "seed", "ema", "lr")
+    saved = {"lr_decay": "none", **json.loads(metadata["train_config"])}  # checkpoints from before lr_decay
+    must_match = ("architecture", "model", "loss", "loss_options", "batch_size", "seed", "ema", "lr", "lr_decay")
     current = tc.to_dict()
     diffs = [
         f"{k}: checkpoint {saved.get(k)!r}, now {current[k]!r}"

@@ -367,3 +367,28 @@ def test_training_with_a_packing_discriminator(loss):
     )
     assert G.config.pack == 4 and len(seen) == 3
     assert all(math.isfinite(m["d_loss"]) and math.isfinite(m["g_loss"]) for m in seen)
+
+
+def test_linear_lr_decay_follows_the_step_and_resumes_exactly(tmp_path):
+    """lr_decay='linear': step k (1-based) runs at lr * (1 - (k - 1) / steps), through a resume as in one go."""
+    seen = []
+    kw = dict(lr=1e-3, lr_decay="linear", batch_size=16, hidden=16, layers=2, progress=False, log_every=1)
+    grab = [lambda step, metrics, state: seen.append((step, state.opt_g.param_groups[0]["lr"]))]
+    whole = ganzoo.train("mlp", "ring-8", steps=4, callbacks=grab, **kw)
+    assert [lr for _, lr in seen] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    assert whole.training["lr"] == 1e-3 and whole.training["lr_decay"] == "linear"
+
+
+    def crash(step, metrics, state):  # an interrupted 4-step run: the checkpoint of step 2 survives
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ganzoo.train("mlp", "ring-8", steps=4, out_dir=tmp_path, checkpoint_every=1, callbacks=[crash], **kw)
+    resumed = ganzoo.train("mlp", "ring-8", steps=4, out_dir=tmp_path, resume=True, **kw)
+    for a, b in zip(whole.module.state_dict().values(), resumed.module.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ganzoo.GanzooError, match="lr_decay"):
+        ganzoo.train("mlp", "ring-8", steps=6, out_dir=tmp_path, resume=True, **{**kw, "lr_decay": "none"})
+    with pytest.raises(ValueError, match="lr_decay must be one of"):
+        ganzoo.train("mlp", "ring-8", steps=2, lr_decay="cosine", progress=False)
