@@ -40,6 +40,7 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> dict[s
         batch_size=args.batch_size,
         lr=args.lr,
         betas=args.betas,
+        lr_decay=args.lr_decay,
         ema=args.ema,
         pack=args.pack,
         seed=seed,
@@ -85,7 +86,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """A Markdown table, ready for benchmarks/README.md."""
     lr = "each loss's recommended" if args.lr is None else f"{args.lr:g}"
     print(
-        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr}, pack {args.pack}, EMA {args.ema:g}; "
+        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr} (decay: {args.lr_decay}), pack {args.pack}, "
+        f"EMA {args.ema:g}; "
         f"{args.n} samples per run; "
         f"seeds {args.seeds}\n"
     )
@@ -108,6 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=None, help="Learning rate (default: each loss's own).")
     parser.add_argument("--betas", type=float, nargs=2, default=None, help="Adam betas (default: the loss's own).")
+    parser.add_argument("--lr-decay", choices=["none", "linear"], default="none", help="Learning-rate schedule.")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the measured generator (0: none).")
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing: samples D judges together.")
     parser.add_argument("--n", type=int, default=2500, help="Samples measured per run (2,500 as in PacGAN).")

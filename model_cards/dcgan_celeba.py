@@ -7,7 +7,7 @@ The run itself (about 40 minutes on 2 CPU cores, a few on a GPU)::
 
 then, from the repository root::
 
-    python -m ganzoo.model_cards.dcgan_celeba runs/dcgan-celeba
+    python -m ganzoo.model_cards.dcgan_celeba runs/dcgan-celeba [--eval runs/eval-celeba/dcgan-celeba.json]
 
 writes ``plugins/zoo/dcgan-celeba/`` (config.json + model.safetensors in fp16), ``model_cards/dcgan-celeba.md``
 and ``docs/dcgan-celeba-samples.png``, and prints the sha256 to pin in ``plugins/zoo.py``. Publish with
@@ -81,7 +81,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run", type=Path, help="the training run folder (ganzoo train -o ...)")
     parser.add_argument("--repo-root", type=Path, default=Path.cwd())
     parser.add_argument("--hardware", default="", help="what it was trained on, for the card")
+    parser.add_argument(
+        "--eval", type=Path, default=None, help="an evaluation result (ganzoo eval -o / benchmarks/eval_celeba.py)"
+    )
     args = parser.parse_args(argv)
+    metrics = None
+    if args.eval is not None:  # its headline numbers go into the card's table and model-index
+        import json
+
+        from ganzoo.evaluation import card_metrics
+
+        result = json.loads(args.eval.read_text())
+        metrics = card_metrics(result, dataset="celeba", dataset_name="CelebA-64 (10k)")
 
     generator = load_folder(args.run)
     bundle = args.repo_root / "plugins" / "zoo" / NAME
@@ -90,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     grid = args.repo_root / "docs" / f"{NAME}-samples.png"
     ganzoo.sampling.save_grid(bundled.sample(64, seed=0, output="raw"), grid, nrow=8)
     card = render_card(
-        bundled, repo_id=REPO_ID, load_name=NAME, info=card_info(hardware=args.hardware), has_samples=True
+        bundled, repo_id=REPO_ID, load_name=NAME, info=card_info(metrics, hardware=args.hardware), has_samples=True
     )
     card.save(args.repo_root / "model_cards" / f"{NAME}.md")
     print(f"bundle: {bundle} ({(bundle / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
