@@ -29,14 +29,21 @@ import ganzoo
 from ganzoo.evaluation import evaluate
 
 
-def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Train one MLP GAN and measure its mode coverage."""
+def steps_for(loss: str, args: argparse.Namespace) -> int:
+    """Generator steps for ``loss``: ``--critic-loss-steps`` for losses with several critic steps, if given."""
+    several = ganzoo.get_registry().get("loss", loss).create().d_steps > 1
+    return args.critic_loss_steps if several and args.critic_loss_steps else args.steps
+
+
+def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """Train one MLP GAN and measure its mode coverage; return the numbers and 2,500 samples for the figure."""
     started = time.perf_counter()
+    steps = steps_for(loss, args)
     generator = ganzoo.train(
         "mlp",
         data,
         loss=loss,
-        steps=args.steps,
+        steps=steps,
         batch_size=args.batch_size,
         lr=args.lr,
         betas=args.betas,
@@ -45,20 +52,60 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> dict[s
         pack=args.pack,
         seed=seed,
         progress=False,
-        log_every=max(args.steps, 1),
+        log_every=max(steps, 1),
     )
     trained = time.perf_counter() - started
     result = evaluate(generator, data, ["mode-coverage"], n=args.n, seed=seed, cache=False)["metrics"]["mode-coverage"]
+    samples = generator.sample(args.n, seed=seed, output="raw").detach().numpy()
     return {
         "data": data,
         "loss": loss,
         "seed": seed,
+        "steps": steps,
         "modes": result["modes"],
         "n_modes": result["n_modes"],
         "high_quality": result["high_quality"],
         "kl_to_uniform": result["kl_to_uniform"],
         "train_seconds": round(trained, 1),
-    }
+    }, samples
+
+
+def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]], path: Path) -> None:
+    """One panel per (data, loss): seed 0's samples over the mode centres, titled with its numbers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganzoo.fileio import atomic_path
+    from ganzoo.plugins.datasets import mixture_centres
+
+    datas = list(dict.fromkeys(d for d, _ in samples))
+    losses = list(dict.fromkeys(loss for _, loss in samples))
+    fig, axes = plt.subplots(len(datas), len(losses), figsize=(2.6 * len(losses), 2.8 * len(datas)), squeeze=False)
+    for i, data in enumerate(datas):
+        centres = mixture_centres(data)
+        for j, loss in enumerate(losses):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if (data, loss) not in samples:
+                ax.axis("off")
+                continue
+            x = samples[(data, loss)]
+            run = next(r for r in runs if (r["data"], r["loss"], r["seed"]) == (data, loss, 0))
+            ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5)
+            ax.scatter(centres[:, 0], centres[:, 1], s=12, c="tab:red", marker="x")
+            lim = 1.3 * abs(centres).max()
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.set_title(f"{loss}\n{run['modes']}/{run['n_modes']} modes, {run['high_quality']:.0%} HQ", fontsize=8)
+    fig.suptitle("MLP GAN samples (seed 0) over the mode centres (x)", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,6 +162,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing: samples D judges together.")
     parser.add_argument("--n", type=int, default=2500, help="Samples measured per run (2,500 as in PacGAN).")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+    parser.add_argument(
+        "--critic-loss-steps",
+        type=int,
+        default=None,
+        help="Generator steps for losses with several critic steps per G step (wasserstein, wgan-gp).",
+    )
+    parser.add_argument("--figure", type=Path, default=None, help="Save a panel of seed 0's samples per run here.")
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
     parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
     args = parser.parse_args(argv)
@@ -128,12 +182,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     losses = args.losses or ganzoo.list_losses()
-    runs = []
+    runs, samples = [], {}
     for data in args.data:
         for loss in losses:
             for seed in range(args.seeds):
-                run = run_one(data, loss, seed, args)
+                run, points = run_one(data, loss, seed, args)
                 runs.append(run)
+                if seed == 0:
+                    samples[(data, loss)] = points
                 print(
                     f"{data:8} {loss:15} seed {seed}: {run['modes']}/{run['n_modes']} modes, "
                     f"{run['high_quality']:.1%} high quality ({run['train_seconds']} s)",
@@ -141,12 +197,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
     rows = summarise(runs)
     print_table(rows, args)
+    if args.figure:
+        save_figure(samples, runs, args.figure)
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "ganzoo": ganzoo.__version__,
         "torch": torch.__version__,
         "machine": platform.platform(),
-        "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "json"},
         "summary": rows,
         "runs": runs,
     }
