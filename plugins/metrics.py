@@ -554,46 +554,6 @@ class Sparsity(Metric):
         return {"layers": layers, "mean_zero_fraction": float(np.mean([x["zero_fraction"] for x in layers]))}
 
 
-class MomentTracker:
-    """Training callback: how the generated moments approach the real ones, step by step.
-
-    ``ganzoo.train(..., callbacks=[tracker])`` calls it every ``log_every`` steps; ``tracker.history`` holds
-    ``{"step", "mean_distance", "cov_distance", ...}`` rows computed on ``n`` fixed latents against ``n`` real
-    samples (images area-downscaled to ``pixel_size`` so the covariance stays small), and ``to_csv`` writes them.
-    """
-
-    def __init__(self, data: Any, *, n: int = 1024, seed: int = 0, pixel_size: int = 8) -> None:
-        from ganzoo.evaluation import _load_data
-
-        real, _ = _load_data(data, {})
-        real = real[np.random.default_rng(seed).permutation(len(real))[:n]]
-        self.reference = _pixels(real, pixel_size).astype(np.float64)
-        self.n, self.seed, self.pixel_size = n, seed, pixel_size
-        self.history: list[dict[str, float]] = []
-
-    def __call__(self, step: int, metrics: dict[str, float], state: Any) -> None:
-        import torch
-
-        from ganzoo.sampling import latents
-
-        module = state.ema.module if getattr(state, "ema", None) is not None else state.generator
-        z = torch.from_numpy(latents(self.n, state.z_dim, self.seed)).to(state.device)
-        with torch.no_grad():
-            fake = module(z).float().cpu()
-        if fake.ndim == 4:  # images in [-1, 1] -> uint8, as evaluate() sees them
-            fake = fake.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
-        self.history.append({"step": step, **moment_distances(_pixels(fake, self.pixel_size), self.reference)})
-
-    def to_csv(self, path: str) -> None:
-        """Write the history as CSV, atomically."""
-        from ganzoo.fileio import atomic_path
-
-        keys = list(self.history[0]) if self.history else ["step"]
-        with atomic_path(path) as tmp:
-            lines = [",".join(keys)] + [",".join(str(row[k]) for k in keys) for row in self.history]
-            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 @ganzoo.hookimpl
 def register_metrics(register):
     register("fid", FID, description="Fréchet Inception Distance (Inception-v3 2015-12-05 pool3)")
@@ -618,7 +578,6 @@ __all__ = [
     "InceptionScore",
     "Memorisation",
     "ModeCoverage",
-    "MomentTracker",
     "Moments",
     "PrecisionRecall",
     "Sparsity",

@@ -252,16 +252,6 @@ def test_sparsity_counts_relu_zeros():
     assert len(result["layers"]) == 2 and 0.2 < result["mean_zero_fraction"] < 0.8
 
 
-def test_moment_tracker_records_training():
-    """The training callback logs moment distances every log_every steps."""
-    tracker = metrics_plugin.MomentTracker("ring-8", n=256)
-    ganzoo.train(
-        "mlp", "ring-8", steps=20, batch_size=32, progress=False, log_every=10, callbacks=[tracker], **MLP_TINY
-    )
-    assert [row["step"] for row in tracker.history] == [10, 20]
-    assert all(math.isfinite(row["cov_distance"]) for row in tracker.history)
-
-
 # -- bad input -----------------------------------------------------------------------------------------------------
 
 

@@ -378,7 +378,6 @@ def test_linear_lr_decay_follows_the_step_and_resumes_exactly(tmp_path):
     assert [lr for _, lr in seen] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
     assert whole.training["lr"] == 1e-3 and whole.training["lr_decay"] == "linear"
 
-
     def crash(step, metrics, state):  # an interrupted 4-step run: the checkpoint of step 2 survives
         if step == 3:
             raise KeyboardInterrupt
