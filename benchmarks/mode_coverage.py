@@ -71,7 +71,7 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
 
 
 def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]], path: Path) -> None:
-    """One panel per (data, loss): seed 0's samples over the mode centres, titled with its numbers."""
+    """One panel per (data, loss): its first seed's samples over the mode centres, titled with its numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,7 +93,7 @@ def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]],
                 ax.axis("off")
                 continue
             x = samples[(data, loss)]
-            run = next(r for r in runs if (r["data"], r["loss"], r["seed"]) == (data, loss, 0))
+            run = next(r for r in runs if (r["data"], r["loss"]) == (data, loss))
             ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5)
             ax.scatter(centres[:, 0], centres[:, 1], s=12, c="tab:red", marker="x")
             lim = 1.3 * abs(centres).max()
@@ -101,7 +101,7 @@ def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]],
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
             ax.set_title(f"{loss}\n{run['modes']}/{run['n_modes']} modes, {run['high_quality']:.0%} HQ", fontsize=8)
-    fig.suptitle("MLP GAN samples (seed 0) over the mode centres (x)", fontsize=10)
+    fig.suptitle("MLP GAN samples (first seed) over the mode centres (x)", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
@@ -152,7 +152,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", nargs="+", default=["ring-8", "grid-25"], help="Mixtures to train on.")
     parser.add_argument("--losses", nargs="+", default=None, help="Losses (default: every registered loss).")
-    parser.add_argument("--seeds", type=int, default=5, help="Seeds 0..SEEDS-1 per (data, loss).")
+    parser.add_argument("--seeds", type=int, default=5, help="Seeds per (data, loss).")
+    parser.add_argument("--first-seed", type=int, default=0, help="Seeds FIRST..FIRST+SEEDS-1 (split runs).")
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", default=None, help="Only summarise the runs of these --json files (one table)."
+    )
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=None, help="Learning rate (default: each loss's own).")
@@ -168,7 +172,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="Generator steps for losses with several critic steps per G step (wasserstein, wgan-gp).",
     )
-    parser.add_argument("--figure", type=Path, default=None, help="Save a panel of seed 0's samples per run here.")
+    parser.add_argument(
+        "--figure", type=Path, default=None, help="Save a panel of the first seed's samples per (data, loss) here."
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
     parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
     args = parser.parse_args(argv)
@@ -177,18 +183,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def merge(paths: list[Path], out: Path | None) -> dict[str, Any]:
+    """One summary over the runs of several result files (a benchmark split over processes); same settings only."""
+    import json
+
+    reports = [json.loads(p.read_text()) for p in paths]
+    keep = ("seeds", "first_seed", "json", "figure", "data", "losses", "merge")
+    settings = [{k: v for k, v in r["settings"].items() if k not in keep} for r in reports]
+    if any(s != settings[0] for s in settings):
+        raise SystemExit(f"cannot merge runs with different settings: {settings}")
+    runs = sorted((run for r in reports for run in r["runs"]), key=lambda r: (r["data"], r["loss"], r["seed"]))
+    rows = summarise(runs)
+    print_table(rows, argparse.Namespace(**{**reports[0]["settings"], "seeds": len({r["seed"] for r in runs})}))
+    merged = {**reports[0], "summary": rows, "runs": runs, "merged_from": [str(p) for p in paths]}
+    if out:
+        from ganzoo.fileio import write_json
+
+        write_json(out, merged)
+    return merged
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.json)
     if args.threads:
         torch.set_num_threads(args.threads)
     losses = args.losses or ganzoo.list_losses()
     runs, samples = [], {}
     for data in args.data:
         for loss in losses:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 run, points = run_one(data, loss, seed, args)
                 runs.append(run)
-                if seed == 0:
+                if seed == args.first_seed:
                     samples[(data, loss)] = points
                 print(
                     f"{data:8} {loss:15} seed {seed}: {run['modes']}/{run['n_modes']} modes, "
