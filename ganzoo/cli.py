@@ -471,6 +471,7 @@ def serve_command(
     default=None,
     help="Write the JSON result here (figures go beside it).",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def eval_command(
     model: str,
     data: str,
@@ -490,6 +491,7 @@ def eval_command(
     revision: str | None,
     device: str | None,
     output: Path | None,
+    quiet: bool,
 ) -> None:
     """Measure MODEL (zoo name, hf-hub:owner/name or a saved folder) against --data."""
     from ganzoo.evaluation import evaluate, headline_metrics
@@ -528,6 +530,7 @@ def eval_command(
         cache=not no_cache,
         out=output,
         label=model,
+        progress=not quiet,
     )
     protocol = result["protocol"]
     click.echo(
