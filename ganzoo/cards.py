@@ -27,6 +27,17 @@ class Metric:
     how: str  # how it was measured: samples, reference set, feature extractor
     dataset: str = ""
     dataset_name: str = ""
+    label: str = ""  # how the card names it ("FID"); default: the type in capitals
+
+    @property
+    def display_name(self) -> str:
+        """The name shown in the card's table and ``model-index``."""
+        return self.label or self.name.upper()
+
+    @property
+    def display_value(self) -> str:
+        """The value to 4 significant digits (FID 109.3, KID 0.1103)."""
+        return f"{self.value:.4g}"
 
 
 @dataclass
@@ -76,8 +87,8 @@ def render_card(
             dataset_type=m.dataset or (info.datasets[0] if info.datasets else "custom"),
             dataset_name=m.dataset_name or m.dataset or "training data",
             metric_type=m.name,
-            metric_value=m.value,
-            metric_name=m.name.upper(),
+            metric_value=float(m.display_value),
+            metric_name=m.display_name,
         )
         for m in info.metrics
     ]

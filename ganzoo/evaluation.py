@@ -589,8 +589,27 @@ def headline_metrics(result: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def card_metrics(result: dict[str, Any], *, dataset: str = "", dataset_name: str = "") -> list[Any]:
-    """``ganzoo.cards.Metric`` records for a model card's table and ``model-index`` (hub issue)."""
+# How cards name the numbers they show; other metrics appear under their own names.
+CARD_LABELS = {
+    "fid": "FID",
+    "kid": "KID",
+    "inception-score": "Inception score",
+    "precision-recall/precision": "precision",
+    "precision-recall/recall": "recall",
+    "mode-coverage/modes": "modes covered",
+    "memorisation/copy_fraction": "copies of training images",
+}
+# Numbers a card shows besides each metric's headline (recall goes with precision).
+CARD_EXTRAS = {"precision-recall": ("recall",)}
+
+
+def card_metrics(
+    result: dict[str, Any], *, dataset: str = "", dataset_name: str = "", only: Sequence[str] | None = None
+) -> list[Any]:
+    """``ganzoo.cards.Metric`` records for a model card's table and ``model-index`` (hub issue).
+
+    ``only``: keep just these names (``["fid", "kid", "precision-recall/precision"]``).
+    """
     from ganzoo.cards import Metric as CardMetric
 
     p = result["protocol"]
@@ -601,7 +620,16 @@ def card_metrics(result: dict[str, Any], *, dataset: str = "", dataset_name: str
         + (f" (weights sha256 {weights[:12]}…)" if weights else "")
         + f"; seed {p['seeds']['latents']}; ganzoo {p['ganzoo_version']}"
     )
+    numbers = headline_metrics(result)
+    for metric, keys in CARD_EXTRAS.items():
+        for key in keys:
+            value = result["metrics"].get(metric, {}).get(key)
+            if isinstance(value, (int, float)):
+                numbers[f"{metric}/{key}"] = float(value)
     return [
-        CardMetric(name=name, value=value, how=how, dataset=dataset, dataset_name=dataset_name)
-        for name, value in headline_metrics(result).items()
+        CardMetric(
+            name=name, value=value, how=how, dataset=dataset, dataset_name=dataset_name, label=CARD_LABELS.get(name, "")
+        )
+        for name, value in numbers.items()
+        if only is None or name in only
     ]

@@ -143,7 +143,7 @@ def test_model_card_renders_and_round_trips(tmp_path):
     assert "| loss | non-saturating |" in text and "| g_width | `4` |" in text
     assert "ganzoo train dcgan --data faces.npz" in text
     assert "non-commercial research only" in text
-    assert "| fid | 41.5 | 10k samples vs 10k real |" in text
+    assert "| FID | 41.5 | 10k samples vs 10k real |" in text
 
 
 def test_card_without_metrics_says_so():
@@ -159,3 +159,34 @@ def test_packaged_dcgan_celeba_card_matches_the_zoo_entry():
     assert card.data.pipeline_tag == "unconditional-image-generation"
     assert "non-commercial" in card.text.lower()
     assert "ganzoo train dcgan" in card.text
+    # the card's model-index and the zoo entry report the same measured numbers
+    measured = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert measured["fid"] == entry.metrics["fid"] and measured["kid"] == entry.metrics["kid"]
+
+
+def test_card_metrics_from_an_evaluation_result():
+    """Headline numbers (plus recall) become named, rounded card rows carrying the protocol."""
+    from ganzoo.evaluation import card_metrics
+
+    result = {
+        "metrics": {
+            "fid": {"fid": 109.34332, "mean_term": 57.2},
+            "precision-recall": {"precision": 0.13, "recall": 0.2},
+        },
+        "protocol": {
+            "n_generated": 5000,
+            "n_reference": 9000,
+            "reference": {"split": "samples [0, 9000) of faces.npz"},
+            "extractor": {"name": "inception-v3-2015-12-05", "weights_sha256": "7ff4a85c3a6378f0"},
+            "seeds": {"latents": 0},
+            "ganzoo_version": "0.1.0",
+        },
+    }
+    rows = card_metrics(result, dataset="celeba")
+    assert [(m.display_name, m.display_value) for m in rows] == [
+        ("FID", "109.3"),
+        ("precision", "0.13"),
+        ("recall", "0.2"),
+    ]
+    assert all("5000 generated vs 9000 reference" in m.how and "7ff4a85c3a63" in m.how for m in rows)
+    assert [m.name for m in card_metrics(result, only=["fid"])] == ["fid"]
