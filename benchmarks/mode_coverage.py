@@ -82,7 +82,9 @@ def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]],
 
     datas = list(dict.fromkeys(d for d, _ in samples))
     losses = list(dict.fromkeys(loss for _, loss in samples))
-    fig, axes = plt.subplots(len(datas), len(losses), figsize=(2.6 * len(losses), 2.8 * len(datas)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(datas), len(losses), figsize=(max(2.6 * len(losses), 5.0), 2.8 * len(datas)), squeeze=False
+    )
     for i, data in enumerate(datas):
         centres = mixture_centres(data)
         for j, loss in enumerate(losses):
