@@ -21,7 +21,7 @@ from torch import nn
 
 from ganzoo.fileio import atomic_path
 
-MOMENT_FIELDS = ("step", "mean_distance_relative", "cov_distance_relative", "mean_zero_fraction")
+MOMENT_FIELDS = ("step", "mean_distance_scaled", "cov_distance_relative", "mean_zero_fraction")
 
 
 def mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -31,7 +31,11 @@ def mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def moment_distances(generated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """How far the generated first and second moments are from the reference ones (absolute and relative)."""
+    """How far the generated first and second moments are from the reference ones (absolute and relative).
+
+    ``mean_distance_scaled`` measures the mean's offset in units of the data's spread (``sqrt(trace(cov))``);
+    unlike ``mean_distance_relative`` (over the data mean's norm) it stays meaningful when the data are centred.
+    """
     mu_g, cov_g = mean_cov(generated)
     mu_r, cov_r = mean_cov(reference)
     mean_distance = float(np.linalg.norm(mu_g - mu_r))
@@ -39,6 +43,7 @@ def moment_distances(generated: np.ndarray, reference: np.ndarray) -> dict[str, 
     return {
         "mean_distance": mean_distance,
         "mean_distance_relative": mean_distance / max(float(np.linalg.norm(mu_r)), 1e-12),
+        "mean_distance_scaled": mean_distance / max(float(np.sqrt(np.trace(cov_r))), 1e-12),
         "cov_distance": cov_distance,
         "cov_distance_relative": cov_distance / max(float(np.linalg.norm(cov_r)), 1e-12),
     }
@@ -124,7 +129,7 @@ class MomentTracker:
         distances = moment_distances(moment_features(fake), self.reference)
         row: dict[str, Any] = {
             "step": step,
-            "mean_distance_relative": distances["mean_distance_relative"],
+            "mean_distance_scaled": distances["mean_distance_scaled"],
             "cov_distance_relative": distances["cov_distance_relative"],
             "mean_zero_fraction": float(np.mean([s["zero_fraction"] for s in sparsity])) if sparsity else "",
         }
@@ -151,16 +156,17 @@ class MomentTracker:
 
 
 def save_moment_plot(rows: Sequence[dict[str, Any]], out_path: str | Path, title: str = "") -> Path:
-    """Two panels: relative mean/covariance distance to the data (log scale), and ReLU sparsity per layer."""
+    """Two panels: mean/covariance distance to the data (log scale), and ReLU sparsity per layer."""
     from ganzoo.plots import _pyplot
 
     plt = _pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     steps = [r["step"] for r in rows]
-    for key, label in (("mean_distance_relative", "mean"), ("cov_distance_relative", "covariance")):
+    labels = (("mean_distance_scaled", "mean (in data std)"), ("cov_distance_relative", "covariance (relative)"))
+    for key, label in labels:
         top.plot(steps, [r[key] for r in rows], label=label, linewidth=1)
     top.set_yscale("log")
-    top.set_ylabel("distance to data (relative)")
+    top.set_ylabel("distance to the data")
     top.legend()
     top.set_title(title or "moment matching")
     layers = [k for k in (rows[0] if rows else {}) if k.startswith("zeros/")]
