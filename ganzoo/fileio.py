@@ -1,4 +1,4 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename over it.
+"""Atomic file writes (write to a temporary file beside the target, then rename over it) and file hashing.
 
 A crash or a full disk mid-write leaves the old file intact, never a half-written one.
 """
@@ -6,6 +6,7 @@ A crash or a full disk mid-write leaves the old file intact, never a half-writte
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -38,3 +39,12 @@ def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

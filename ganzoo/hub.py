@@ -10,7 +10,6 @@ seconds whether the repo and revision exist, so a missing network, repo or revis
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.errors import GanzooError, ModelFileError
+from ganzoo.fileio import sha256_file
 
 if TYPE_CHECKING:
     from ganzoo.generator import Generator
@@ -65,18 +65,9 @@ def library_version() -> str:
     return __version__
 
 
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_sha256(path: str | Path, expected: str, source: str) -> None:
     """Raise ``ModelFileError`` unless ``path`` hashes to ``expected`` (never use a file that does not)."""
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != expected.lower():
         raise ModelFileError(
             f"{source}: sha256 of {Path(path).name} is {actual}, expected {expected}. The file is corrupt, "

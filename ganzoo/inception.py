@@ -18,7 +18,6 @@ pickle code, but its C++ deserialiser is not hardened against hostile files, so 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import warnings
@@ -32,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import GanzooError
+from ganzoo.fileio import sha256_file
 
 FEATURE_DIM = 2048
 INPUT_SIZE = 299
@@ -290,15 +290,6 @@ class InceptionModel:
                 bar.update(len(x))
         features = torch.cat(feats) if feats else torch.empty(0, FEATURE_DIM, dtype=torch.float64)
         return (features, torch.cat(outs)) if logits else features
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_torchscript(path: Path) -> bool:

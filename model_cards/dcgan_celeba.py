@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import ganzoo
     from ganzoo.cards import render_card
-    from ganzoo.hub import sha256_of
+    from ganzoo.fileio import sha256_file
     from ganzoo.storage import load_folder, save
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     card.save(args.repo_root / "model_cards" / f"{NAME}.md")
     print(f"bundle: {bundle} ({(bundle / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
-    print(f"sha256: {sha256_of(bundle / 'model.safetensors')}")
+    print(f"sha256: {sha256_file(bundle / 'model.safetensors')}")
 
 
 if __name__ == "__main__":

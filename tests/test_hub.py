@@ -14,7 +14,8 @@ from huggingface_hub import ModelCard
 
 import ganzoo
 from ganzoo.cards import CardInfo, Metric, render_card
-from ganzoo.hub import HubError, HubName, sha256_of
+from ganzoo.fileio import sha256_file
+from ganzoo.hub import HubError, HubName
 
 TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
 
@@ -49,7 +50,7 @@ def test_builtin_zoo_lists_dcgan_celeba():
 def test_zoo_entry_loads_from_its_bundled_folder_and_checks_the_hash(host, register_plugin, tmp_path):
     g = ganzoo.create("dcgan", seed=0, **TINY)
     g.save(tmp_path / "tiny")
-    digest = sha256_of(tmp_path / "tiny" / "model.safetensors")
+    digest = sha256_file(tmp_path / "tiny" / "model.safetensors")
     register_plugin(_zoo_plugin("tiny-zoo", tmp_path / "tiny", digest), "testzoo")
     loaded = ganzoo.load("tiny-zoo")
     assert loaded.training["zoo_name"] == "tiny-zoo"

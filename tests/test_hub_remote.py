@@ -12,7 +12,8 @@ from huggingface_hub import ModelCard
 
 import ganzoo
 from ganzoo.cli import main
-from ganzoo.hub import HubError, sha256_of
+from ganzoo.fileio import sha256_file
+from ganzoo.hub import HubError
 
 TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
 
@@ -57,7 +58,7 @@ def test_zoo_entry_downloads_its_pinned_revision_and_checks_sha256(hub, host, re
     g.save(tmp_path / "g")
     sha = hub.make_repo("tests/zoo", _files_of(tmp_path / "g"))
     hub.commit("tests/zoo", {"model.safetensors": b"newer, different weights"})
-    digest = sha256_of(tmp_path / "g" / "model.safetensors")
+    digest = sha256_file(tmp_path / "g" / "model.safetensors")
 
     class Zoo:
         @ganzoo.hookimpl
