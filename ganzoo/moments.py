@@ -77,16 +77,18 @@ def activation_sparsity(module: nn.Module, z: torch.Tensor) -> list[dict[str, An
     return found
 
 
-def moment_features(samples: torch.Tensor, pool: int = 8) -> np.ndarray:
-    """Samples as float64 ``(N, D)`` features; images are average-pooled to ``pool`` x ``pool`` first.
+def pixel_rows(samples: torch.Tensor, size: int | None = 8) -> np.ndarray:
+    """Samples as float32 rows: uint8 images scaled to [-1, 1], images area-downscaled to at most ``size`` px.
 
-    Why pool: a 64x64x3 image has 12,288 pixels, and a covariance of that size is 150M entries per record;
-    8x8x3 keeps the colour layout and coarse structure (192 numbers) at a negligible cost.
+    Why downscale: a 64x64x3 image has 12,288 pixels, and a covariance of that size is 150M entries; 8x8x3 keeps
+    the colour layout and coarse structure (192 numbers). Other samples (2-D points...) are only flattened.
     """
-    x = samples.detach().float()
-    if x.ndim == 4 and x.shape[-1] > pool:
-        x = nn.functional.adaptive_avg_pool2d(x, pool)
-    return x.reshape(len(x), -1).double().cpu().numpy()
+    x = samples.detach()
+    if x.dtype == torch.uint8:
+        x = x.float() / 127.5 - 1.0
+    if x.ndim == 4 and size and x.shape[-1] > size:
+        x = nn.functional.adaptive_avg_pool2d(x.float(), size)  # area averaging
+    return x.reshape(len(x), -1).float().cpu().numpy()
 
 
 class MomentTracker:
@@ -101,7 +103,7 @@ class MomentTracker:
     def __init__(self, reference: torch.Tensor, z: torch.Tensor, csv_path: str | Path | None = None) -> None:
         if len(reference) < 2 or len(z) < 2:
             raise ValueError("moment tracking needs at least 2 real samples and 2 latents")
-        self.reference = moment_features(reference)
+        self.reference = pixel_rows(reference)
         self.z = z
         self.csv_path = Path(csv_path) if csv_path is not None else None
         self.rows: list[dict[str, Any]] = []
@@ -126,7 +128,7 @@ class MomentTracker:
             sparsity = activation_sparsity(generator, self.z)
         finally:
             generator.train(was_training)
-        distances = moment_distances(moment_features(fake), self.reference)
+        distances = moment_distances(pixel_rows(fake), self.reference)
         row: dict[str, Any] = {
             "step": step,
             "mean_distance_scaled": distances["mean_distance_scaled"],

@@ -20,7 +20,7 @@ import numpy as np
 
 import ganzoo
 from ganzoo.evaluation import EvalContext, EvaluationError, Metric
-from ganzoo.moments import activation_sparsity, mean_cov, moment_distances
+from ganzoo.moments import activation_sparsity, mean_cov, moment_distances, pixel_rows
 
 # -- numerical building blocks -----------------------------------------------------------------------------------
 
@@ -226,19 +226,6 @@ def mode_statistics(
     }
 
 
-def _pixels(samples: Any, size: int | None) -> np.ndarray:
-    """Samples as float32 rows; images scaled to [-1, 1] and area-downscaled to at most ``size`` px."""
-    import torch
-    import torch.nn.functional as F
-
-    x = samples
-    if x.dtype == torch.uint8:
-        x = x.float() / 127.5 - 1.0
-        if size and x.shape[-1] > size:
-            x = F.interpolate(x, size=(size, size), mode="area")
-    return x.reshape(len(x), -1).float().numpy()
-
-
 def _pairs_image(images: Any, pairs: list[tuple[int, int]]) -> np.ndarray:
     """uint8 NCHW images -> a grid: first row the left images of ``pairs``, second row their partners."""
     from ganzoo.sampling import make_grid
@@ -401,7 +388,7 @@ class Birthday(Metric):
     def _vectors(self, split: str) -> np.ndarray:
         if self.space == "features":
             return self.features(split)
-        return _pixels(self.samples(split), self.pixel_size)
+        return pixel_rows(self.samples(split), self.pixel_size)
 
     def compute(self) -> dict[str, Any]:
         fake = self._vectors("generated")[: self.pool]
@@ -484,7 +471,7 @@ class Memorisation(Metric):
     def _vectors(self, split: str) -> np.ndarray:
         if self.space == "features":
             return self.features(split)
-        return _pixels(self.samples(split), self.pixel_size)
+        return pixel_rows(self.samples(split), self.pixel_size)
 
     def compute(self) -> dict[str, Any]:
         fake, train, held = self._vectors("generated"), self._vectors("reference"), self._vectors("heldout")

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.moments import MomentTracker, moment_features
+from ganzoo.moments import MomentTracker, pixel_rows
 
 
 def _relu_generator(shift: float) -> nn.Module:
@@ -38,10 +38,10 @@ def test_tracker_measures_moment_distances_and_sparsity():
 
 def test_moment_features_pool_images():
     images = torch.rand(3, 3, 64, 64)
-    features = moment_features(images)
+    features = pixel_rows(images)
     assert features.shape == (3, 3 * 8 * 8)
     assert features[0, 0] == pytest.approx(images[0, 0, :8, :8].mean().item(), rel=1e-5)
-    assert moment_features(torch.rand(5, 2)).shape == (5, 2)
+    assert pixel_rows(torch.rand(5, 2)).shape == (5, 2)
 
 
 def test_train_tracks_moments_and_resumes_without_duplicates(tmp_path):
