@@ -13,6 +13,7 @@ file (``dcgan-celeba`` is) has seen those images, so its memorisation numbers ar
 Run from the repository root (the full run takes a while on a CPU: 10,000 Inception passes per model)::
 
     python benchmarks/eval_celeba.py dcgan-celeba --train-baseline 2400 --train-ganzoo 2400   # -> runs/eval-celeba/
+    python benchmarks/eval_celeba.py --no-models --train-baseline 2400 --n 5000  # the baseline alone
     python benchmarks/eval_celeba.py dcgan-celeba --train-baseline 2 --train-ganzoo 2 --smoke  # checks the script
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 import ganzoo
 from ganzoo.data import InMemoryData
@@ -62,7 +64,7 @@ def train_baseline(train_images: np.ndarray, steps: int, batch_size: int, seed: 
     data = torch.from_numpy(train_images)
     order = torch.Generator().manual_seed(seed)
     permutation, position = torch.randperm(len(data), generator=order), 0
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="pytorch/examples DCGAN", unit="step", mininterval=30):
         if position + batch_size > len(data):
             permutation, position = torch.randperm(len(data), generator=order), 0
         batch = data[permutation[position : position + batch_size]].float().div(127.5).sub(1.0)
@@ -133,6 +135,7 @@ def print_table(results: dict[str, dict[str, Any]], notes: dict[str, str]) -> No
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=["dcgan-celeba"], help="Zoo names or saved folders.")
+    parser.add_argument("--no-models", action="store_true", help="Evaluate only the baselines trained here.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--n", type=int, default=10_000, help="Generated samples per model.")
     parser.add_argument("--heldout", type=float, default=0.1, help="Share of the file held out (its last part).")
@@ -153,7 +156,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.train_ganzoo = min(args.train_ganzoo, 2)
         args.batch_size = 8
         # 32 samples are far too few for 2048-d statistics: allowed here only to exercise the code
-        args.metric_options = {"fid": {"min_samples": 2}, "birthday": {"sizes": [4, 8, 16, 32]}}
+        options = {"fid": {"min_samples": 2}, "birthday": {"sizes": [4, 8, 16, 32]}}
+        args.metric_options = {name: value for name, value in options.items() if name in args.metrics}
     return args
 
 
@@ -166,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cut = len(images) - max(1, round(len(images) * args.heldout))
     results: dict[str, dict[str, Any]] = {}
     notes: dict[str, str] = {}
-    for name in args.models:
+    for name in [] if args.no_models else args.models:
         generator = ganzoo.load(name, device=args.device)
         if "memorisation" in args.metrics:
             notes[name] = " (its training may have seen the held-out images)"
