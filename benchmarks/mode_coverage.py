@@ -12,12 +12,14 @@ Run from the repository root::
     python benchmarks/mode_coverage.py                          # 2 data sets x every loss x 5 seeds
     python benchmarks/mode_coverage.py --quick                  # a few steps, one seed: checks the script works
     python benchmarks/mode_coverage.py --data grid-25 --losses non-saturating --lr 5e-4 --json grid.json
+    python benchmarks/mode_coverage.py --losses non-saturating --loss-option r1_gamma=0.1   # R1 penalty
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import platform
 import time
 from pathlib import Path
@@ -43,6 +45,7 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
         "mlp",
         data,
         loss=loss,
+        loss_options=args.loss_options,
         steps=steps,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -137,6 +140,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr} (decay: {args.lr_decay}), pack {args.pack}, "
         f"EMA {args.ema:g}; "
+        f"loss options {getattr(args, 'loss_options', None) or 'none'}; "
         f"{args.n} samples per run; "
         f"seeds {args.seeds}\n"
     )
@@ -165,6 +169,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--betas", type=float, nargs=2, default=None, help="Adam betas (default: the loss's own).")
     parser.add_argument("--lr-decay", choices=["none", "linear"], default="none", help="Learning-rate schedule.")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the measured generator (0: none).")
+    parser.add_argument(
+        "--loss-option",
+        dest="loss_option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Option of every loss run, e.g. r1_gamma=0.1 or gp_weight=0.1 (repeatable).",
+    )
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing: samples D judges together.")
     parser.add_argument("--n", type=int, default=2500, help="Samples measured per run (2,500 as in PacGAN).")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
@@ -180,6 +192,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
     parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
     args = parser.parse_args(argv)
+    args.loss_options = {}
+    for item in args.loss_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--loss-option expects KEY=VALUE, got {item!r}")
+        try:
+            args.loss_options[key] = json.loads(value)  # numbers, true/false
+        except json.JSONDecodeError:
+            args.loss_options[key] = value
     if args.quick:
         args.steps, args.batch_size, args.seeds, args.n = 20, 64, 1, 500
     return args
@@ -187,8 +208,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def merge(paths: list[Path], out: Path | None) -> dict[str, Any]:
     """One summary over the runs of several result files (a benchmark split over processes); same settings only."""
-    import json
-
     reports = [json.loads(p.read_text()) for p in paths]
     keep = ("seeds", "first_seed", "json", "figure", "data", "losses", "merge")
     settings = [{k: v for k, v in r["settings"].items() if k not in keep} for r in reports]

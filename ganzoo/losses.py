@@ -33,3 +33,8 @@ class Loss:
     def regularizer(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         """An extra discriminator loss term such as a gradient penalty, or None."""
         return None
+
+    @property
+    def has_regularizer(self) -> bool:
+        """Whether ``regularizer`` adds a term; a loss whose penalty is optional overrides this."""
+        return type(self).regularizer is not Loss.regularizer

@@ -30,7 +30,6 @@ from ganzoo.data import BatchSampler, InMemoryData, resolve_data
 from ganzoo.ema import ExponentialMovingAverage
 from ganzoo.errors import DataError, GanzooError, TrainingDivergedError, TrainingWarning
 from ganzoo.generator import Generator
-from ganzoo.losses import Loss
 from ganzoo.models import GeneratorConfig
 from ganzoo.plugin_host import get_registry
 from ganzoo.sampling import latents, save_grid
@@ -399,7 +398,7 @@ def train(
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     G = arch.generator(cfg).to(device, memory_format=memory_format).train()
     D = arch.discriminator(cfg).to(device, memory_format=memory_format).train()
-    if type(loss_obj).regularizer is not Loss.regularizer and _has_batchnorm(D):
+    if loss_obj.has_regularizer and _has_batchnorm(D):
         warnings.warn(
             f"loss {loss_name!r} adds a gradient penalty, which assumes per-sample gradients, but the "
             f"discriminator uses BatchNorm; prefer a discriminator without batch norm (e.g. d_norm='layer').",

@@ -4,6 +4,8 @@ With ``D(x) = sigmoid(l(x))``: ``-log D(x) = softplus(-l)`` and ``-log(1 - D(x))
 
 - ``minimax``: Goodfellow et al. 2014, the original game; G minimises log(1 - D(G(z))), which saturates.
 - ``non-saturating``: the same paper's "log D trick"; G maximises log D(G(z)).
+  Both take ``r1_gamma``: Mescheder et al. 2018's R1 penalty, gamma/2 * E[||grad D(x)||^2] on real samples
+  (0, the default, turns it off; StyleGAN uses 10 on images).
 - ``wasserstein``: Arjovsky et al. 2017, critic with weight clipping, 5 critic steps, RMSprop 5e-5.
 - ``wgan-gp``: Gulrajani et al. 2017, gradient penalty (lambda 10) on per-sample interpolates, Adam(1e-4, 0, 0.9).
 - ``hinge``: Lim & Ye 2017 / Miyato et al. 2018.
@@ -20,8 +22,35 @@ import ganzoo
 from ganzoo.losses import Loss
 
 
+def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """E[||grad_x D(x)||^2] over real samples (Mescheder et al. 2018), one norm per discriminator output."""
+    real = real.detach().requires_grad_(True)
+    logits = discriminator(real)
+    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    # one norm per logit: a packing D (PacGAN) judges groups of samples, and its gradient is per group
+    return grad.reshape(logits.numel(), -1).pow(2).sum(1).mean()
+
+
 class Minimax(Loss):
-    """Goodfellow's original minimax loss: G minimises log(1 - D(G(z)))."""
+    """Goodfellow's original minimax loss: G minimises log(1 - D(G(z))).
+
+    ``r1_gamma > 0`` adds the R1 penalty gamma/2 * E[||grad D(x)||^2] on real data to D's loss: it damps the
+    oscillation of D around the data manifold that makes plain GAN training circle instead of converge.
+    """
+
+    def __init__(self, r1_gamma: float = 0.0) -> None:
+        if not r1_gamma >= 0:  # also rejects NaN
+            raise ValueError(f"r1_gamma must be >= 0 (0 turns the R1 penalty off), got {r1_gamma}")
+        self.r1_gamma = float(r1_gamma)
+
+    @property
+    def has_regularizer(self) -> bool:
+        return self.r1_gamma > 0
+
+    def regularizer(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        if not self.r1_gamma:
+            return None
+        return 0.5 * self.r1_gamma * r1_penalty(discriminator, real)
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         # -[log D(x) + log(1 - D(G(z)))]

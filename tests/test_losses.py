@@ -146,3 +146,36 @@ def test_wgan_gp_penalises_one_gradient_norm_per_packed_group():
     penalty = _loss("wgan-gp", gp_weight=1.0).regularizer(PackedSum(), torch.randn(6, 2), torch.randn(6, 2))
     # per group: ||(1, 1, 1, 1)|| = 2, so (2 - 1)^2 = 1 (per sample it would have been (sqrt(2) - 1)^2)
     assert penalty.item() == pytest.approx(1.0)
+
+
+def test_r1_penalty_matches_formula():
+    """gamma/2 * ||grad D||^2 on real samples: ||w||^2 = 25 for a linear D; off (None) by default."""
+    d = _Linear(torch.tensor([3.0, 4.0]))
+    for name in ("minimax", "non-saturating"):
+        assert _loss(name).regularizer(d, torch.randn(5, 2), torch.randn(5, 2)) is None
+        assert not _loss(name).has_regularizer
+        loss = _loss(name, r1_gamma=2.0)
+        assert loss.has_regularizer
+        penalty = loss.regularizer(d, torch.randn(5, 2), torch.randn(5, 2))
+        assert penalty.item() == pytest.approx(0.5 * 2.0 * 25, rel=1e-5)
+        penalty.backward()  # it trains D: d/dw of ||w||^2 = 2w
+        assert torch.allclose(d.w.grad, 2.0 * torch.tensor([3.0, 4.0]))
+        d.w.grad = None
+
+
+def test_r1_penalty_looks_at_real_samples_only():
+    """R1 is measured where the data is: a D that is flat on real points and steep elsewhere is not penalised."""
+
+    class SteepAwayFromZero(nn.Module):
+        def forward(self, x):
+            return (x**2).sum(1)  # gradient 2x: zero at the origin
+
+    penalty = _loss("non-saturating", r1_gamma=10.0).regularizer(
+        SteepAwayFromZero(), torch.zeros(4, 2), 5 * torch.ones(4, 2)
+    )
+    assert penalty.item() == 0.0
+
+
+def test_r1_gamma_must_not_be_negative():
+    with pytest.raises(ValueError, match="r1_gamma must be >= 0"):
+        _loss("non-saturating", r1_gamma=-1.0)

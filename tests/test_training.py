@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -265,10 +266,53 @@ def test_bad_arguments():
         ganzoo.train("dcgan", _faces(n=4), batch_size=8, steps=1, progress=False, **DCGAN_TINY)
 
 
-def test_gradient_penalty_with_batchnorm_warns():
-    """WGAN-GP on a batch-norm discriminator warns and suggests d_norm='layer'."""
+@pytest.mark.parametrize(("loss", "options"), [("wgan-gp", {}), ("non-saturating", {"r1_gamma": 1.0})])
+def test_gradient_penalty_with_batchnorm_warns(loss, options):
+    """A gradient penalty (WGAN-GP, R1) on a batch-norm discriminator warns and suggests d_norm='layer'."""
     with pytest.warns(UserWarning, match="d_norm='layer'"):
-        ganzoo.train("dcgan", _faces(), loss="wgan-gp", steps=1, batch_size=4, progress=False, **DCGAN_TINY)
+        ganzoo.train(
+            "dcgan", _faces(), loss=loss, loss_options=options, steps=1, batch_size=4, progress=False, **DCGAN_TINY
+        )
+
+
+def test_no_penalty_warning_when_r1_is_off():
+    """The same loss without its optional R1 penalty adds nothing, so there is nothing to warn about."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*gradient penalty.*")
+        ganzoo.train("dcgan", _faces(), loss="non-saturating", steps=1, batch_size=4, progress=False, **DCGAN_TINY)
+
+
+def test_r1_penalty_trains_and_resumes_only_with_the_same_gamma(tmp_path):
+    """R1 reaches D's loss (a different run from gamma 0) and is part of what a resume must match."""
+    seen = {}
+    for gamma in (0.0, 10.0):
+        runs = []
+        ganzoo.train(
+            "mlp",
+            "ring-8",
+            loss_options={"r1_gamma": gamma},
+            steps=2,
+            batch_size=8,
+            progress=False,
+            log_every=1,
+            callbacks=[lambda step, metrics, state, runs=runs: runs.append(metrics["d_loss"])],
+            out_dir=tmp_path / str(gamma),
+            **MLP_TINY,
+        )
+        seen[gamma] = runs
+    assert seen[0.0] != seen[10.0]  # same seed and data: only the penalty differs
+    with pytest.raises(ganzoo.GanzooError, match="loss_options"):
+        ganzoo.train(
+            "mlp",
+            "ring-8",
+            loss_options={"r1_gamma": 1.0},
+            steps=4,
+            batch_size=8,
+            progress=False,
+            resume=True,
+            out_dir=tmp_path / "10.0",
+            **MLP_TINY,
+        )
 
 
 def test_joint_d_pass_with_per_half_batch_norm_equals_separate_passes():
