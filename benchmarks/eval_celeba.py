@@ -58,7 +58,7 @@ def load_images(path: Path, limit: int | None) -> np.ndarray:
 def train_baseline(train_images: np.ndarray, steps: int, batch_size: int, seed: int) -> ganzoo.Generator:
     """pytorch/examples' DCGAN trained ``steps`` iterations on ``train_images``, wrapped as a ganzoo Generator."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from train_dcgan import Z_DIM, ReferenceTrainer
+    from train_dcgan import ReferenceTrainer
 
     trainer = ReferenceTrainer(seed=seed)
     data = torch.from_numpy(train_images)
@@ -71,18 +71,12 @@ def train_baseline(train_images: np.ndarray, steps: int, batch_size: int, seed: 
         position += batch_size
         trainer.step(batch)
 
-    class Flat(torch.nn.Module):
-        """ganzoo generators take flat latents (N, z_dim); pytorch/examples' takes (N, nz, 1, 1)."""
-
-        def __init__(self, net: torch.nn.Module) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, z: torch.Tensor) -> torch.Tensor:
-            return self.net(z.view(-1, Z_DIM, 1, 1))
-
-    config = ganzoo.create("dcgan", seed=0).config  # same sizes: z 100, 64 px, width 64
-    return ganzoo.Generator(Flat(trainer.net_g), "dcgan", config, training={"steps": steps, "recipe": "examples"})
+    # Same layers in the same order as ganzoo's dcgan generator: copying the weights gives a ganzoo Generator that
+    # saves, loads and exports like any other (a wrapper module would not load back into the dcgan architecture).
+    generator = ganzoo.create("dcgan", seed=0)  # same sizes: z 100, 64 px, width 64
+    generator.module.net.load_state_dict(trainer.net_g.main.state_dict(), strict=True)
+    generator.training = {"steps": steps, "recipe": "pytorch/examples dcgan/main.py", "batch_size": batch_size}
+    return generator.eval()
 
 
 def evaluate_one(name: str, generator: Any, args: argparse.Namespace, reference: InMemoryData) -> dict[str, Any]:
