@@ -50,6 +50,7 @@ _LAZY: dict[str, str] = {
     "create": "ganzoo.storage",
     "load": "ganzoo.storage",
     "save": "ganzoo.storage",
+    "recompute_batchnorm_stats": "ganzoo.standing_stats",
     "AdversarialStep": "ganzoo.training",
     "TrainConfig": "ganzoo.training",
     "TrainState": "ganzoo.training",
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from ganzoo.losses import Loss
     from ganzoo.models import ConfigError, GeneratorConfig, ImageConfig
     from ganzoo.plugin_host import PluginHost, get_plugins, get_registry, use_host
+    from ganzoo.standing_stats import recompute_batchnorm_stats
     from ganzoo.storage import create, load, save
     from ganzoo.training import AdversarialStep, TrainConfig, TrainState, train
 
@@ -156,6 +158,7 @@ __all__ = [
     "list_models",
     "load",
     "push",
+    "recompute_batchnorm_stats",
     "resolve_data",
     "save",
     "train",

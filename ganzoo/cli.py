@@ -167,6 +167,14 @@ def plugins_command(as_json: bool) -> None:
     metavar="STEPS",
     help="Every STEPS steps, record moment distances to the data and ReLU sparsity (moments.csv/.png); 0: off.",
 )
+@click.option(
+    "--standing-stats",
+    default=0,
+    show_default=True,
+    type=int,
+    metavar="BATCHES",
+    help="At the end, re-measure the generator's batch-norm statistics over BATCHES latent batches; 0: off.",
+)
 @click.option("--sample-every", default=500, show_default=True, type=int)
 @click.option("--checkpoint-every", default=1000, show_default=True, type=int)
 @click.option(
@@ -198,6 +206,7 @@ def train_command(
     loss_settings: tuple[str, ...],
     log_every: int,
     track_moments: int,
+    standing_stats: int,
     sample_every: int,
     checkpoint_every: int,
     channels_last: bool,
@@ -231,6 +240,7 @@ def train_command(
         resize=resize,
         log_every=log_every,
         track_moments=track_moments,
+        standing_stats=standing_stats,
         sample_every=sample_every,
         checkpoint_every=checkpoint_every,
         channels_last=channels_last,

@@ -33,6 +33,7 @@ from ganzoo.generator import Generator
 from ganzoo.models import GeneratorConfig
 from ganzoo.plugin_host import get_registry
 from ganzoo.sampling import latents, save_grid
+from ganzoo.standing_stats import has_batchnorm, recompute_batchnorm_stats
 from ganzoo.storage import save
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -305,6 +306,7 @@ def train(
     data_options: dict[str, Any] | None = None,
     progress: bool = True,
     track_moments: int = 0,
+    standing_stats: int = 0,
     callbacks: Sequence[Callable[[int, dict[str, float], TrainState], None]] = (),
     **config: Any,
 ) -> Generator:
@@ -330,6 +332,10 @@ def train(
         track_moments: every this many steps, record how far the EMA generator's sample mean and covariance are
             from the data's (512 fixed latents vs 512 fixed real samples; images pooled to 8x8) and how sparse
             its ReLU activations are, into ``out_dir/moments.csv`` and ``moments.png`` (0: off).
+        standing_stats: at the end, re-measure the EMA generator's batch-norm statistics over this many batches
+            of ``batch_size`` latents (BigGAN's standing statistics; ``ganzoo.recompute_batchnorm_stats``). The
+            averaged running statistics belong to the training weights, not the averaged ones, and wash samples
+            out; 0 keeps them. Checkpoints are not affected, so a resume continues the same run.
         callbacks: called as ``fn(step, metrics, state)`` every ``log_every`` steps.
         **config: the architecture's config fields (``image_size=64``, ``z_dim=100``, ...).
     """
@@ -351,6 +357,10 @@ def train(
             raise ValueError(f"{name} must be positive, got {value}")
     if track_moments < 0:
         raise ValueError(f"track_moments must be >= 0 (0: off), got {track_moments}")
+    if standing_stats < 0:
+        raise ValueError(f"standing_stats must be >= 0 batches (0: off), got {standing_stats}")
+    if standing_stats and batch_size < 2:
+        raise ValueError("standing_stats measures batch statistics: it needs batch_size >= 2")
     if track_moments and out_dir is None:
         raise ValueError("track_moments writes moments.csv and moments.png into out_dir: pass out_dir too")
     if resume and out_dir is None:
@@ -398,7 +408,7 @@ def train(
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     G = arch.generator(cfg).to(device, memory_format=memory_format).train()
     D = arch.discriminator(cfg).to(device, memory_format=memory_format).train()
-    if loss_obj.has_regularizer and _has_batchnorm(D):
+    if loss_obj.has_regularizer and has_batchnorm(D):
         warnings.warn(
             f"loss {loss_name!r} adds a gradient penalty, which assumes per-sample gradients, but the "
             f"discriminator uses BatchNorm; prefer a discriminator without batch norm (e.g. d_norm='layer').",
@@ -507,8 +517,11 @@ def train(
             "lr": base_lrs[0][0],
             "lr_decay": lr_decay,
             "ema": ema,
+            "standing_stats": standing_stats,
         },
     )
+    if standing_stats:
+        recompute_batchnorm_stats(generator, batches=standing_stats, batch_size=batch_size, seed=seed)
     if out is not None:
         save(generator, out)
         _save_samples(state, fixed_z, dataset, out / "samples.png")
@@ -549,10 +562,6 @@ def batch_norm_per_half(module: nn.Module) -> Iterator[None]:
     finally:
         for layer in layers:
             del layer.forward
-
-
-def _has_batchnorm(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 def _diverged_message(bad: list[str], values: dict[str, float], step: int, out: Path | None) -> str:
