@@ -18,14 +18,14 @@ from PIL import Image, ImageDraw
 
 import ganzoo
 from ganzoo.fileio import atomic_path
-from ganzoo.sampling import make_grid, to_uint8
+from ganzoo.sampling import make_grid
 
 CAPTION_HEIGHT = 18
 
 
 def panel(model: str, label: str, n: int, nrow: int, seed: int) -> np.ndarray:
     """An ``n``-image grid of ``model``'s samples with ``label`` written above it (uint8 HWC)."""
-    images = to_uint8(ganzoo.load(model).sample(n, seed=seed))
+    images = ganzoo.load(model).sample(n, seed=seed, output="numpy")  # uint8 NHWC
     grid = make_grid(images, nrow)
     out = np.full((grid.shape[0] + CAPTION_HEIGHT, grid.shape[1], grid.shape[2]), 255, np.uint8)
     out[CAPTION_HEIGHT:] = grid

@@ -36,8 +36,8 @@ class Metric:
 
     @property
     def display_value(self) -> str:
-        """The value to 4 significant digits (FID 109.3, KID 0.1103)."""
-        return f"{self.value:.4g}"
+        """The value to 4 significant digits, trailing zeros kept: FID 109.3, FID 104.0 (for 103.98), KID 0.1103."""
+        return f"{self.value:#.4g}".rstrip(".")  # '#' keeps the zeros, then no bare point ("1234.")
 
 
 @dataclass

@@ -7,10 +7,11 @@ get published:
 - the running averages lag behind weights that change every step, so they describe a mix of older generators;
 - the EMA generator's averaged buffers are statistics of the *training* weights, not of the averaged weights.
 
-Either way, the normalisation is off and samples come out washed out or noisy. Re-measuring the statistics on the
-final weights (BigGAN's "standing statistics") fixes this. It runs the generator in training mode over many
-latent batches, with a cumulative average instead of momentum (``torch.optim.swa_utils.update_bn``). No
-gradients and no data are needed.
+Either way, inference mode normalises with statistics that are slightly off for the published weights.
+Re-measuring the statistics on the final weights (BigGAN's "standing statistics") fixes this. It runs the
+generator in training mode over many latent batches, with a cumulative average instead of momentum
+(``torch.optim.swa_utils.update_bn``). No gradients and no data are needed. On ``dcgan-celeba`` it lowered FID
+from 109.3 to 104.0 (``benchmarks/README.md``).
 """
 
 from __future__ import annotations

@@ -334,8 +334,8 @@ def train(
             its ReLU activations are, into ``out_dir/moments.csv`` and ``moments.png`` (0: off).
         standing_stats: at the end, re-measure the EMA generator's batch-norm statistics over this many batches
             of ``batch_size`` latents (BigGAN's standing statistics; ``ganzoo.recompute_batchnorm_stats``). The
-            averaged running statistics belong to the training weights, not the averaged ones, and wash samples
-            out; 0 keeps them. Checkpoints are not affected, so a resume continues the same run.
+            averaged running statistics belong to the training weights, not the averaged ones; 0 keeps them.
+            Checkpoints are not affected, so a resume continues the same run.
         callbacks: called as ``fn(step, metrics, state)`` every ``log_every`` steps.
         **config: the architecture's config fields (``image_size=64``, ``z_dim=100``, ...).
     """

@@ -8,12 +8,13 @@ The run itself (about 40 minutes on 2 CPU cores, a few on a GPU)::
 then, from the repository root::
 
     python -m ganzoo.model_cards.dcgan_celeba runs/dcgan-celeba [--eval runs/eval-celeba/dcgan-celeba.json]
+    python -m ganzoo.model_cards.dcgan_celeba plugins/zoo/dcgan-celeba --standing-stats 64 --eval ...  # v2
     python -m ganzoo.model_cards.dcgan_celeba --card-only --eval benchmarks/results/eval_celeba_dcgan-celeba.json
 
 writes ``plugins/zoo/dcgan-celeba/`` (config.json + model.safetensors in fp16), ``model_cards/dcgan-celeba.md``
 and ``docs/dcgan-celeba-samples.png``, and prints the sha256 to pin in ``plugins/zoo.py``. Publish with
 ``ganzoo push plugins/zoo/dcgan-celeba --repo ganzoo/dcgan-celeba --card model_cards/dcgan-celeba.md`` and tag the
-commit ``v1`` (the revision the zoo entry pins).
+commit with the revision the zoo entry pins (``v2``: v1's weights plus standing batch-norm statistics).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ REPO_ID = "ganzoo/dcgan-celeba"
 TRAINING_COMMAND = (
     "ganzoo train dcgan --data ../shared/datasets/celeba64/celeba64_uint8.npz --steps 2400 --batch-size 64 \\\n"
     "    --lr 2e-4 --beta1 0.5 --seed 0 -o runs/dcgan-celeba --sample-every 400 --checkpoint-every 200\n"
-    "python -m ganzoo.model_cards.dcgan_celeba runs/dcgan-celeba   # fp16 bundle, this card, sample grid"
+    "python -m ganzoo.model_cards.dcgan_celeba runs/dcgan-celeba   # fp16 bundle (v1), this card, sample grid\n"
+    "# v2: v1's weights with batch-norm statistics re-measured on them (standing statistics)\n"
+    "python -m ganzoo.model_cards.dcgan_celeba plugins/zoo/dcgan-celeba --standing-stats 64"
 )
 DATA = (
     "10,000 real CelebA faces (`celeba64_uint8.npz`): a uniform random subset of CelebA *Align&Cropped*, centre "
@@ -91,6 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--eval", type=Path, default=None, help="an evaluation result (ganzoo eval -o / benchmarks/eval_celeba.py)"
     )
+    parser.add_argument(
+        "--standing-stats",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="re-measure the batch-norm statistics over BATCHES batches of 64 latents before bundling (seed 0)",
+    )
     args = parser.parse_args(argv)
     metrics = None
     if args.eval is not None:  # its headline numbers go into the card's table and model-index
@@ -107,7 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.card_only:
         if args.run is None:
             parser.error("give the run folder, or --card-only")
-        save(load_folder(args.run), bundle, dtype=torch.float16)  # half the size; loading converts back to float32
+        generator = load_folder(args.run)
+        if args.standing_stats:
+            ganzoo.recompute_batchnorm_stats(generator, batches=args.standing_stats, batch_size=64, seed=0)
+            generator.training = {**generator.training, "standing_stats": args.standing_stats}
+        save(generator, bundle, dtype=torch.float16)  # half the size; loading converts back to float32
     bundled = load_folder(bundle)
     if not args.card_only:
         grid = args.repo_root / "docs" / f"{NAME}-samples.png"

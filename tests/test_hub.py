@@ -144,7 +144,7 @@ def test_model_card_renders_and_round_trips(tmp_path):
     assert "| loss | non-saturating |" in text and "| g_width | `4` |" in text
     assert "ganzoo train dcgan --data faces.npz" in text
     assert "non-commercial research only" in text
-    assert "| FID | 41.5 | 10k samples vs 10k real |" in text
+    assert "| FID | 41.50 | 10k samples vs 10k real |" in text
 
 
 def test_card_without_metrics_says_so():
@@ -186,8 +186,12 @@ def test_card_metrics_from_an_evaluation_result():
     rows = card_metrics(result, dataset="celeba")
     assert [(m.display_name, m.display_value) for m in rows] == [
         ("FID", "109.3"),
-        ("precision", "0.13"),
-        ("recall", "0.2"),
+        ("precision", "0.1300"),  # 4 significant digits, trailing zeros kept
+        ("recall", "0.2000"),
     ]
+    result["metrics"]["fid"]["fid"] = 103.98
+    assert card_metrics(result, only=["fid"])[0].display_value == "104.0"
+    result["metrics"]["fid"]["fid"] = 104.0
+    assert card_metrics(result, only=["fid"])[0].display_value == "104.0"
     assert all("5000 generated vs 9000 reference" in m.how and "7ff4a85c3a63" in m.how for m in rows)
     assert [m.name for m in card_metrics(result, only=["fid"])] == ["fid"]
