@@ -22,13 +22,20 @@ import ganzoo
 from ganzoo.losses import Loss
 
 
+def input_gradients(discriminator: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """d D / d x, one row per discriminator output, kept in the graph so a penalty on it trains D.
+
+    One row per logit, not per sample: a packing D (PacGAN) judges groups of samples, and its gradient is per group.
+    """
+    x = x.detach().requires_grad_(True)
+    logits = discriminator(x)
+    (grad,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
+    return grad.reshape(logits.numel(), -1)
+
+
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
-    """E[||grad_x D(x)||^2] over real samples (Mescheder et al. 2018), one norm per discriminator output."""
-    real = real.detach().requires_grad_(True)
-    logits = discriminator(real)
-    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
-    # one norm per logit: a packing D (PacGAN) judges groups of samples, and its gradient is per group
-    return grad.reshape(logits.numel(), -1).pow(2).sum(1).mean()
+    """E[||grad_x D(x)||^2] over real samples (Mescheder et al. 2018)."""
+    return input_gradients(discriminator, real).pow(2).sum(1).mean()
 
 
 class Minimax(Loss):
@@ -98,11 +105,7 @@ class WassersteinGP(Wasserstein):
     def regularizer(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         # one interpolation coefficient per sample, broadcast over the sample's other axes
         alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
-        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        logits = discriminator(mixed)
-        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
-        # one norm per logit: a packing D (PacGAN) judges groups of samples, and its gradient is per group
-        norms = grad.reshape(logits.numel(), -1).norm(2, dim=1)
+        norms = input_gradients(discriminator, alpha * real + (1 - alpha) * fake).norm(2, dim=1)
         return self.gp_weight * ((norms - 1) ** 2).mean()
 
 
