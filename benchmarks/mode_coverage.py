@@ -25,9 +25,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import click
 import torch
 
 import ganzoo
+from ganzoo.cli import parse_assignments
 from ganzoo.evaluation import evaluate
 
 
@@ -192,15 +194,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
     parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
     args = parser.parse_args(argv)
-    args.loss_options = {}
-    for item in args.loss_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            parser.error(f"--loss-option expects KEY=VALUE, got {item!r}")
-        try:
-            args.loss_options[key] = json.loads(value)  # numbers, true/false
-        except json.JSONDecodeError:
-            args.loss_options[key] = value
+    try:  # the same KEY=VALUE reading as `ganzoo train --loss-option`
+        args.loss_options = parse_assignments(tuple(args.loss_option), "--loss-option")
+    except click.BadParameter as exc:
+        parser.error(exc.format_message())
     if args.quick:
         args.steps, args.batch_size, args.seeds, args.n = 20, 64, 1, 500
     return args

@@ -12,7 +12,7 @@ import click
 from ganzoo.errors import GanzooError
 
 
-def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
+def parse_assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
     """``("image_size=32", "d_norm=layer")`` -> ``{"image_size": 32, "d_norm": "layer"}`` (JSON values or text)."""
     out: dict[str, Any] = {}
     for item in items:
@@ -226,7 +226,7 @@ def train_command(
         architecture,
         data,
         loss=loss,
-        loss_options=_parse_assignments(loss_settings, "--loss-option"),
+        loss_options=parse_assignments(loss_settings, "--loss-option"),
         steps=steps,
         batch_size=batch_size,
         lr=lr,
@@ -247,7 +247,7 @@ def train_command(
         amp=amp,
         progress=not quiet,
         data_options={"key": data_key} if data_key else None,
-        **_parse_assignments(settings, "--set"),
+        **parse_assignments(settings, "--set"),
     )
     click.echo(
         f"trained {generator.architecture} for {generator.training['steps']} steps; wrote {out_dir}/ "
@@ -513,7 +513,7 @@ def eval_command(
         metric, dot, rest = item.partition(".")
         if not dot or not metric:
             raise click.BadParameter(f"expected METRIC.KEY=VALUE, got {item!r}", param_hint="--metric-option")
-        options.setdefault(metric, {}).update(_parse_assignments((rest,), "--metric-option"))
+        options.setdefault(metric, {}).update(parse_assignments((rest,), "--metric-option"))
     held: Any = heldout
     for kind in (int, float):  # a count (1000), a fraction (0.1), else a data set name or path
         try:
