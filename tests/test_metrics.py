@@ -25,6 +25,8 @@ from ganzoo.plugins.metrics import (
     frechet_distance,
     kid,
     mean_cov,
+    mode_spread_ratio,
+    mode_statistics,
     prdc,
 )
 
@@ -164,6 +166,31 @@ def test_perfect_sampler_covers_every_grid_mode():
 
 
 # -- birthday paradox -------------------------------------------------------------------------------------------
+
+
+def test_mode_width_and_off_mode_shares_follow_the_gaussian_closed_form():
+    """Modes 1.5x too wide: spread ratio 1.5 and exp(-2) = 13.5 % of samples 3-6 sigma out; a point halfway
+    between two modes is off-mode; the true width gives 1.0 and 1.1 % near misses."""
+    centres, std = mixture_centres("grid-25"), 0.05
+    rng = np.random.default_rng(0)
+    which = rng.integers(25, size=40_000)
+    exact = mode_statistics(centres[which] + rng.normal(scale=std, size=(40_000, 2)), centres, std)
+    assert exact["spread_ratio"] == pytest.approx(1.0, abs=0.02)
+    assert exact["near_miss"] == pytest.approx(math.exp(-4.5), abs=0.003) and exact["off_mode"] == 0.0
+    wide = centres[which] + rng.normal(scale=1.5 * std, size=(40_000, 2))
+    bridge = (centres[:1] + centres[1:2]) / 2  # halfway between two neighbouring modes
+    stats = mode_statistics(np.concatenate([wide, np.repeat(bridge, 400, axis=0)]), centres, std)
+    assert stats["spread_ratio"] == pytest.approx(1.5, abs=0.03)
+    assert stats["near_miss"] == pytest.approx(math.exp(-2) * 40_000 / 40_400, abs=0.006)
+    assert stats["off_mode"] == pytest.approx(400 / 40_400, abs=1e-3)
+    assert stats["high_quality"] + stats["near_miss"] + stats["off_mode"] == pytest.approx(1.0)
+
+
+def test_mode_spread_ratio_in_other_dimensions_and_without_samples():
+    """The chi median holds beyond 2-D (Wilson-Hilferty, within 1 %); no samples gives None, not a crash."""
+    x = np.random.default_rng(1).normal(scale=0.1, size=(50_000, 5))
+    assert mode_spread_ratio(np.linalg.norm(x, axis=1), 0.1, 5) == pytest.approx(1.0, abs=0.01)
+    assert mode_spread_ratio(np.array([]), 0.1, 2) is None
 
 
 def test_birthday_finds_planted_duplicates():
