@@ -131,6 +131,14 @@ def plugins_command(as_json: bool) -> None:
     show_default=True,
     help="linear: learning rates fall linearly to 0 at the last step.",
 )
+@click.option(
+    "--lr-decay-start",
+    default=0,
+    show_default=True,
+    type=int,
+    metavar="STEP",
+    help="With --lr-decay linear: constant learning rates up to STEP, then the linear fall.",
+)
 @click.option("--ema", default=0.999, show_default=True, type=float, help="EMA decay of the saved generator.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
@@ -195,6 +203,7 @@ def train_command(
     beta1: float | None,
     beta2: float | None,
     lr_decay: str,
+    lr_decay_start: int,
     ema: float,
     seed: int,
     device: str | None,
@@ -232,6 +241,7 @@ def train_command(
         lr=lr,
         betas=betas,
         lr_decay=lr_decay,
+        lr_decay_start=lr_decay_start,
         ema=ema,
         seed=seed,
         device=device,

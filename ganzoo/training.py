@@ -71,6 +71,7 @@ class TrainConfig:
     lr: float | None = None  # None: the loss's recommendation
     betas: tuple[float, float] | None = None  # Adam betas; None: the loss's recommendation
     lr_decay: str = "none"  # "linear": both learning rates fall linearly to 0 at the last step
+    lr_decay_start: int = 0  # with "linear": constant up to this step, then the linear fall (CycleGAN's schedule)
     ema: float = 0.999  # EMA decay of the published generator weights
     seed: int = 0
     data: str = ""  # description of the training data
@@ -291,6 +292,7 @@ def train(
     lr: float | None = None,
     betas: Sequence[float] | None = None,
     lr_decay: str = "none",
+    lr_decay_start: int = 0,
     ema: float = 0.999,
     seed: int = 0,
     device: str | torch.device | None = None,
@@ -318,6 +320,8 @@ def train(
             samples in [-1, 1].
         loss: registered loss name; default: the architecture's ``default_loss``.
         steps: total generator steps; with ``resume=True`` training continues from the checkpoint up to this.
+        lr_decay_start: with ``lr_decay="linear"``, keep ``lr`` constant up to this step and fall linearly to 0
+            from there to ``steps`` (CycleGAN's schedule: constant, then linear); 0 decays from the first step.
         lr_decay: ``"linear"`` lowers both learning rates linearly from ``lr`` to 0 over ``steps`` (as SNGAN and
             the CycleGAN recipe do; it sharpens the end of training); ``"none"`` keeps them constant.
         out_dir: where the run writes ``config.json`` + ``model.safetensors`` (the EMA generator),
@@ -348,6 +352,10 @@ def train(
         raise ValueError(f"steps must be positive, got {steps}")
     if lr_decay not in LR_DECAYS:
         raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
+    if lr_decay_start and lr_decay != "linear":
+        raise ValueError(f"lr_decay_start={lr_decay_start} sets where the linear decay begins: pass lr_decay='linear'")
+    if not 0 <= lr_decay_start < steps:
+        raise ValueError(f"lr_decay_start must be a step in [0, steps={steps}), got {lr_decay_start}")
     for name, value in (
         ("log_every", log_every),
         ("sample_every", sample_every),
@@ -380,6 +388,7 @@ def train(
         lr=lr,
         betas=tuple(betas) if betas else None,
         lr_decay=lr_decay,
+        lr_decay_start=lr_decay_start,
         ema=ema,
         seed=seed,
         data=_describe_data(data),
@@ -463,7 +472,7 @@ def train(
     try:
         while state.step < steps:
             if lr_decay == "linear":  # set from the step, so a resumed run follows the same schedule
-                _scale_lrs(state, base_lrs, 1.0 - state.step / steps)
+                _scale_lrs(state, base_lrs, linear_decay_factor(state.step, steps, lr_decay_start))
             metrics = step_fn(state)
             state.ema.update(G)
             state.step += 1
@@ -516,6 +525,7 @@ def train(
             "wall_seconds_last_session": round(wall, 1),
             "lr": base_lrs[0][0],
             "lr_decay": lr_decay,
+            "lr_decay_start": lr_decay_start,
             "ema": ema,
             "standing_stats": standing_stats,
         },
@@ -574,6 +584,13 @@ def _diverged_message(bad: list[str], values: dict[str, float], step: int, out: 
     return f"{' and '.join(bad)} became {values[bad[0]]} at step {step}; training stopped. {where}"
 
 
+def linear_decay_factor(step: int, steps: int, start: int = 0) -> float:
+    """Learning-rate factor of the 0-based ``step``: 1 before ``start``, then falling linearly to 0 at ``steps``."""
+    if step < start:
+        return 1.0
+    return 1.0 - (step - start) / (steps - start)
+
+
 def _scale_lrs(state: TrainState, base_lrs: list[list[float]], factor: float) -> None:
     for opt, bases in zip((state.opt_g, state.opt_d), base_lrs, strict=True):
         for group, base in zip(opt.param_groups, bases, strict=True):
@@ -582,8 +599,20 @@ def _scale_lrs(state: TrainState, base_lrs: list[list[float]], factor: float) ->
 
 def _check_resumable(path: Path, tc: TrainConfig) -> None:
     _, metadata = read_checkpoint(path)
-    saved = {"lr_decay": "none", **json.loads(metadata["train_config"])}  # checkpoints from before lr_decay
-    must_match = ("architecture", "model", "loss", "loss_options", "batch_size", "seed", "ema", "lr", "lr_decay")
+    # defaults for checkpoints written before these settings existed
+    saved = {"lr_decay": "none", "lr_decay_start": 0, **json.loads(metadata["train_config"])}
+    must_match = (
+        "architecture",
+        "model",
+        "loss",
+        "loss_options",
+        "batch_size",
+        "seed",
+        "ema",
+        "lr",
+        "lr_decay",
+        "lr_decay_start",
+    )
     current = tc.to_dict()
     diffs = [
         f"{k}: checkpoint {saved.get(k)!r}, now {current[k]!r}"

@@ -58,6 +58,20 @@ def test_train_then_sample(tmp_path):
     assert result.exit_code == 0 and Image.open(tmp_path / "s.png").size == (500, 500)
 
 
+def test_train_schedule_options_reach_the_run(tmp_path):
+    """--lr-decay linear --lr-decay-start STEP is recorded with the saved generator; a bad start is one line."""
+    out = tmp_path / "run"
+    schedule = ["--lr-decay", "linear", "--lr-decay-start", 2]
+    result = _run(
+        "train", "mlp", "--data", "ring-8", "--steps", 4, "--batch-size", 8, "-o", out, "-q", *schedule, *TINY
+    )
+    assert result.exit_code == 0, result.output
+    assert ganzoo.load(out).training["lr_decay"] == "linear" and ganzoo.load(out).training["lr_decay_start"] == 2
+    bad = ["train", "mlp", "--data", "ring-8", "--steps", "4", "--lr-decay-start", "2", "-o", str(tmp_path / "x")]
+    result = CliRunner().invoke(main, bad)
+    assert result.exit_code == 1 and "pass lr_decay='linear'" in result.output and "Traceback" not in result.output
+
+
 def test_sample_image_grid_and_interpolation(tmp_path):
     """For image generators `sample` writes a grid; --interpolate writes one row walking between two seeds."""
     g = ganzoo.create("dcgan", z_dim=8, image_size=16, g_width=4, d_width=4)

@@ -435,3 +435,21 @@ def test_linear_lr_decay_follows_the_step_and_resumes_exactly(tmp_path):
         ganzoo.train("mlp", "ring-8", steps=6, out_dir=tmp_path, resume=True, **{**kw, "lr_decay": "none"})
     with pytest.raises(ValueError, match="lr_decay must be one of"):
         ganzoo.train("mlp", "ring-8", steps=2, lr_decay="cosine", progress=False)
+
+
+def test_lr_decay_start_holds_the_rate_then_falls_linearly(tmp_path):
+    """lr_decay_start=2 of 6 steps: 1e-3 for steps 1-2, then 1e-3 * (1 - k / 4) for k = 0..3; a resume with
+    another start is refused, and a start without linear decay or outside [0, steps) is an error."""
+    seen = []
+    kw = dict(lr=1e-3, lr_decay="linear", batch_size=16, hidden=16, layers=2, progress=False, log_every=1)
+    grab = [lambda step, metrics, state: seen.append(state.opt_d.param_groups[0]["lr"])]
+    g = ganzoo.train("mlp", "ring-8", steps=6, lr_decay_start=2, callbacks=grab, out_dir=tmp_path, **kw)
+    assert seen == pytest.approx([1e-3, 1e-3, 1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    assert g.training["lr_decay_start"] == 2
+    with pytest.raises(ganzoo.GanzooError, match="lr_decay_start"):
+        ganzoo.train("mlp", "ring-8", steps=8, out_dir=tmp_path, resume=True, lr_decay_start=3, **kw)
+    with pytest.raises(ValueError, match="pass lr_decay='linear'"):
+        ganzoo.train("mlp", "ring-8", steps=6, lr_decay_start=2, progress=False)
+    for start in (-1, 6):
+        with pytest.raises(ValueError, match=r"lr_decay_start must be a step in \[0, steps=6\)"):
+            ganzoo.train("mlp", "ring-8", steps=6, lr_decay="linear", lr_decay_start=start, progress=False)
