@@ -39,10 +39,44 @@ def steps_for(loss: str, args: argparse.Namespace) -> int:
     return args.critic_loss_steps if several and args.critic_loss_steps else args.steps
 
 
+class CoverageTrajectory:
+    """A ``ganzoo.train`` callback: the EMA generator's mode coverage every ``every`` steps, on the same latents
+    as the final measurement (so its last row is the final result), into ``rows``."""
+
+    def __init__(self, data: str, every: int, n: int, seed: int, z_dim: int) -> None:
+        from ganzoo.plugins.datasets import MIXTURE_STD, mixture_centres
+        from ganzoo.sampling import latents
+
+        self.every, self.centres, self.std = every, mixture_centres(data), MIXTURE_STD[data]
+        self.z = torch.from_numpy(latents(n, z_dim, seed))
+        self.rows: list[dict[str, Any]] = []
+
+    def __call__(self, step: int, metrics: dict[str, float], state: Any) -> None:
+        if step % self.every and step != state.config.steps:
+            return
+        from ganzoo.plugins.metrics import mode_statistics
+
+        with torch.no_grad():
+            points = state.ema.module(self.z.to(state.device)).double().cpu().numpy()
+        stats = mode_statistics(points, self.centres, self.std)
+        keep = ("modes", "high_quality", "near_miss", "off_mode", "spread_ratio")
+        self.rows.append({"step": step, **{k: stats[k] for k in keep}})
+        spread = "-" if stats["spread_ratio"] is None else f"{stats['spread_ratio']:.2f}"
+        print(
+            f"  step {step}: {stats['modes']} modes, {stats['high_quality']:.1%} high quality, "
+            f"{stats['near_miss']:.1%} at 3-6 sd, {stats['off_mode']:.1%} off-mode, spread x{spread}",
+            flush=True,
+        )
+
+
 def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """Train one MLP GAN and measure its mode coverage; return the numbers and 2,500 samples for the figure."""
     started = time.perf_counter()
     steps = steps_for(loss, args)
+    trajectory = None
+    if args.eval_every:
+        z_dim = ganzoo.get_registry().get("architecture", "mlp").make_config().z_dim
+        trajectory = CoverageTrajectory(data, args.eval_every, args.n, seed, z_dim)
     generator = ganzoo.train(
         "mlp",
         data,
@@ -53,11 +87,13 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
         lr=args.lr,
         betas=args.betas,
         lr_decay=args.lr_decay,
+        lr_decay_start=args.lr_decay_start,
         ema=args.ema,
         pack=args.pack,
         seed=seed,
         progress=False,
-        log_every=max(steps, 1),
+        log_every=args.eval_every or max(steps, 1),
+        callbacks=[trajectory] if trajectory else (),
     )
     trained = time.perf_counter() - started
     result = evaluate(generator, data, ["mode-coverage"], n=args.n, seed=seed, cache=False)["metrics"]["mode-coverage"]
@@ -70,8 +106,12 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
         "modes": result["modes"],
         "n_modes": result["n_modes"],
         "high_quality": result["high_quality"],
+        "near_miss": result["near_miss"],
+        "off_mode": result["off_mode"],
+        "spread_ratio": result["spread_ratio"],
         "kl_to_uniform": result["kl_to_uniform"],
         "train_seconds": round(trained, 1),
+        **({"trajectory": trajectory.rows} if trajectory else {}),
     }, samples
 
 
@@ -115,6 +155,38 @@ def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]],
     plt.close(fig)
 
 
+def save_trajectory_figure(runs: list[dict[str, Any]], path: Path) -> None:
+    """Modes covered and high-quality share against training steps: one column per (data, loss), a line a seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganzoo.fileio import atomic_path
+
+    keys = list(dict.fromkeys((r["data"], r["loss"]) for r in runs if r.get("trajectory")))
+    fig, axes = plt.subplots(2, len(keys), figsize=(4.2 * len(keys), 5.4), squeeze=False, sharex="col")
+    for j, key in enumerate(keys):
+        group = [r for r in runs if (r["data"], r["loss"]) == key and r.get("trajectory")]
+        top, bottom = axes[0][j], axes[1][j]
+        for run in group:
+            steps = [row["step"] for row in run["trajectory"]]
+            top.plot(steps, [row["modes"] for row in run["trajectory"]], label=f"seed {run['seed']}")
+            bottom.plot(steps, [100 * row["high_quality"] for row in run["trajectory"]], label=f"seed {run['seed']}")
+        top.axhline(group[0]["n_modes"], color="grey", linestyle=":", linewidth=1)
+        bottom.axhline(95, color="grey", linestyle=":", linewidth=1)
+        top.set_title(f"{key[0]} / {key[1]}", fontsize=9)
+        top.set_ylabel("modes covered")
+        bottom.set_ylabel("high quality (%)")
+        bottom.set_ylim(80, 100)
+        bottom.set_xlabel("generator step")
+        top.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (data, loss): modes per seed, mean modes, lowest high-quality share, whether the target holds."""
     rows = []
@@ -140,7 +212,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """A Markdown table, ready for benchmarks/README.md."""
     lr = "each loss's recommended" if args.lr is None else f"{args.lr:g}"
     print(
-        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr} (decay: {args.lr_decay}), pack {args.pack}, "
+        f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr} "
+        f"(decay: {args.lr_decay} from step {getattr(args, 'lr_decay_start', 0)}), pack {args.pack}, "
         f"EMA {args.ema:g}; "
         f"loss options {getattr(args, 'loss_options', None) or 'none'}; "
         f"{args.n} samples per run; "
@@ -170,6 +243,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=None, help="Learning rate (default: each loss's own).")
     parser.add_argument("--betas", type=float, nargs=2, default=None, help="Adam betas (default: the loss's own).")
     parser.add_argument("--lr-decay", choices=["none", "linear"], default="none", help="Learning-rate schedule.")
+    parser.add_argument(
+        "--lr-decay-start", type=int, default=0, metavar="STEP", help="Linear decay: constant up to STEP."
+    )
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the measured generator (0: none).")
     parser.add_argument(
         "--loss-option",
@@ -191,6 +267,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--figure", type=Path, default=None, help="Save a panel of the first seed's samples per (data, loss) here."
     )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Also measure the EMA generator every N steps (a coverage trajectory per run; 0: only at the end).",
+    )
+    parser.add_argument(
+        "--trajectory-figure", type=Path, default=None, help="Plot every run's trajectory here (needs --eval-every)."
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
     parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
     args = parser.parse_args(argv)
@@ -198,6 +284,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.loss_options = parse_assignments(tuple(args.loss_option), "--loss-option")
     except click.BadParameter as exc:
         parser.error(exc.format_message())
+    if args.eval_every < 0:
+        parser.error("--eval-every must be >= 0")
+    if args.trajectory_figure and not args.eval_every:
+        parser.error("--trajectory-figure plots the --eval-every measurements: pass --eval-every N too")
     if args.quick:
         args.steps, args.batch_size, args.seeds, args.n = 20, 64, 1, 500
     return args
@@ -245,6 +335,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_table(rows, args)
     if args.figure:
         save_figure(samples, runs, args.figure)
+    if args.trajectory_figure:
+        save_trajectory_figure(runs, args.trajectory_figure)
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "ganzoo": ganzoo.__version__,

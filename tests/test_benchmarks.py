@@ -1,0 +1,40 @@
+"""The mode-coverage benchmark script: its smoke run, the coverage trajectory and its figure."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def mode_coverage():
+    """benchmarks/mode_coverage.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("mode_coverage", REPO / "benchmarks" / "mode_coverage.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_trajectory_ends_at_the_final_measurement(mode_coverage, tmp_path):
+    """--eval-every records the EMA generator every N steps; its last row is the run's final result."""
+    out, figure = tmp_path / "runs.json", tmp_path / "trajectory.png"
+    argv = ["--quick", "--data", "ring-8", "--losses", "non-saturating", "--eval-every", "5"]
+    mode_coverage.main([*argv, "--json", str(out), "--trajectory-figure", str(figure)])
+    run = json.loads(out.read_text())["runs"][0]
+    assert [row["step"] for row in run["trajectory"]] == [5, 10, 15, 20]
+    last = run["trajectory"][-1]
+    for key in ("modes", "high_quality", "near_miss", "off_mode", "spread_ratio"):
+        assert last[key] == run[key], key
+    assert figure.stat().st_size > 0 and figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_trajectory_options_are_checked(mode_coverage):
+    """A trajectory figure without --eval-every, or a negative interval, is a usage error."""
+    with pytest.raises(SystemExit):
+        mode_coverage.parse_args(["--trajectory-figure", "t.png"])
+    with pytest.raises(SystemExit):
+        mode_coverage.parse_args(["--eval-every", "-1"])
