@@ -286,17 +286,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(exc.format_message())
     if args.eval_every < 0:
         parser.error("--eval-every must be >= 0")
-    if args.trajectory_figure and not args.eval_every:
+    if args.trajectory_figure and not (args.eval_every or args.merge):
         parser.error("--trajectory-figure plots the --eval-every measurements: pass --eval-every N too")
     if args.quick:
         args.steps, args.batch_size, args.seeds, args.n = 20, 64, 1, 500
     return args
 
 
-def merge(paths: list[Path], out: Path | None) -> dict[str, Any]:
+def merge(paths: list[Path], out: Path | None, trajectory_figure: Path | None = None) -> dict[str, Any]:
     """One summary over the runs of several result files (a benchmark split over processes); same settings only."""
     reports = [json.loads(p.read_text()) for p in paths]
-    keep = ("seeds", "first_seed", "json", "figure", "data", "losses", "merge")
+    keep = ("seeds", "first_seed", "json", "figure", "trajectory_figure", "data", "losses", "merge")
     settings = [{k: v for k, v in r["settings"].items() if k not in keep} for r in reports]
     if any(s != settings[0] for s in settings):
         raise SystemExit(f"cannot merge runs with different settings: {settings}")
@@ -304,6 +304,10 @@ def merge(paths: list[Path], out: Path | None) -> dict[str, Any]:
     rows = summarise(runs)
     print_table(rows, argparse.Namespace(**{**reports[0]["settings"], "seeds": len({r["seed"] for r in runs})}))
     merged = {**reports[0], "summary": rows, "runs": runs, "merged_from": [str(p) for p in paths]}
+    if trajectory_figure:
+        if not any(run.get("trajectory") for run in runs):
+            raise SystemExit("--trajectory-figure: these runs have no trajectory (they ran without --eval-every)")
+        save_trajectory_figure(runs, trajectory_figure)
     if out:
         from ganzoo.fileio import write_json
 
@@ -314,7 +318,7 @@ def merge(paths: list[Path], out: Path | None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.merge:
-        return merge(args.merge, args.json)
+        return merge(args.merge, args.json, args.trajectory_figure)
     if args.threads:
         torch.set_num_threads(args.threads)
     losses = args.losses or ganzoo.list_losses()

@@ -32,6 +32,24 @@ def test_trajectory_ends_at_the_final_measurement(mode_coverage, tmp_path):
     assert figure.stat().st_size > 0 and figure.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_merged_runs_keep_their_trajectories(mode_coverage, tmp_path):
+    """Runs split over processes merge into one summary, and their trajectories into one figure."""
+    argv = ["--quick", "--data", "ring-8", "--losses", "non-saturating", "--eval-every", "10"]
+    for seed in (0, 1):
+        mode_coverage.main([*argv, "--first-seed", str(seed), "--json", str(tmp_path / f"seed{seed}.json")])
+    figure = tmp_path / "merged.png"
+    parts = [str(tmp_path / "seed0.json"), str(tmp_path / "seed1.json")]
+    merged = mode_coverage.main(
+        ["--merge", *parts, "--json", str(tmp_path / "all.json"), "--trajectory-figure", str(figure)]
+    )
+    assert [run["seed"] for run in merged["runs"]] == [0, 1] and merged["summary"][0]["modes_per_seed"]
+    assert all(len(run["trajectory"]) == 2 for run in merged["runs"]) and figure.is_file()
+    plain = mode_coverage.main(["--quick", "--data", "ring-8", "--losses", "non-saturating", "--json", parts[0]])
+    assert "trajectory" not in plain["runs"][0]
+    with pytest.raises(SystemExit, match="no trajectory"):
+        mode_coverage.main(["--merge", parts[0], "--trajectory-figure", str(figure)])
+
+
 def test_trajectory_options_are_checked(mode_coverage):
     """A trajectory figure without --eval-every, or a negative interval, is a usage error."""
     with pytest.raises(SystemExit):
