@@ -116,20 +116,19 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
 
 
 def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]], path: Path) -> None:
-    """One panel per (data, loss): its first seed's samples over the mode centres, titled with its numbers."""
+    """One panel per (data, loss): its first seed's samples over the 3-sigma discs of the modes (what counts as
+    high quality), titled with its numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ganzoo.fileio import atomic_path
-    from ganzoo.plugins.datasets import mixture_centres
+    from ganzoo.plugins.datasets import MIXTURE_STD, mixture_centres
 
     datas = list(dict.fromkeys(d for d, _ in samples))
     losses = list(dict.fromkeys(loss for _, loss in samples))
-    fig, axes = plt.subplots(
-        len(datas), len(losses), figsize=(max(2.6 * len(losses), 5.0), 2.8 * len(datas)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(datas), len(losses), figsize=(3.2 * len(losses), 3.4 * len(datas)), squeeze=False)
     for i, data in enumerate(datas):
         centres = mixture_centres(data)
         for j, loss in enumerate(losses):
@@ -141,22 +140,26 @@ def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]],
                 continue
             x = samples[(data, loss)]
             run = next(r for r in runs if (r["data"], r["loss"]) == (data, loss))
-            ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5)
-            ax.scatter(centres[:, 0], centres[:, 1], s=12, c="tab:red", marker="x")
+            for centre in centres:  # drawn first, so the samples stay visible on top
+                disc = plt.Circle(centre, 3 * MIXTURE_STD[data], color="tab:red", alpha=0.25, linewidth=0)
+                ax.add_patch(disc)
+            ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5, linewidths=0)
             lim = 1.3 * abs(centres).max()
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
-            ax.set_title(f"{loss}\n{run['modes']}/{run['n_modes']} modes, {run['high_quality']:.0%} HQ", fontsize=8)
-    fig.suptitle("MLP GAN samples (first seed) over the mode centres (x)", fontsize=10)
+            title = f"{data} / {loss}\n{run['modes']}/{run['n_modes']} modes, {run['high_quality']:.1%} HQ"
+            ax.set_title(title, fontsize=8)
+    fig.suptitle("MLP GAN samples (first seed); red: within 3 sd of a mode", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
     plt.close(fig)
 
 
-def save_trajectory_figure(runs: list[dict[str, Any]], path: Path) -> None:
-    """Modes covered and high-quality share against training steps: one column per (data, loss), a line a seed."""
+def save_trajectory_figure(runs: list[dict[str, Any]], path: Path, settings: dict[str, Any]) -> None:
+    """Modes covered and high-quality share against training steps: one column per (data, loss), a line a seed;
+    a dashed line where the learning-rate decay starts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -175,12 +178,21 @@ def save_trajectory_figure(runs: list[dict[str, Any]], path: Path) -> None:
             bottom.plot(steps, [100 * row["high_quality"] for row in run["trajectory"]], label=f"seed {run['seed']}")
         top.axhline(group[0]["n_modes"], color="grey", linestyle=":", linewidth=1)
         bottom.axhline(95, color="grey", linestyle=":", linewidth=1)
+        if settings.get("lr_decay") == "linear":
+            for ax in (top, bottom):
+                ax.axvline(settings.get("lr_decay_start", 0), color="black", linestyle="--", linewidth=0.8)
         top.set_title(f"{key[0]} / {key[1]}", fontsize=9)
         top.set_ylabel("modes covered")
         bottom.set_ylabel("high quality (%)")
         bottom.set_ylim(80, 100)
         bottom.set_xlabel("generator step")
         top.legend(fontsize=7)
+    decay = settings.get("lr_decay", "none")
+    schedule = (
+        f"linear decay from step {settings.get('lr_decay_start', 0)} (dashed)" if decay == "linear" else "constant"
+    )
+    options = ", ".join(f"{k} {v}" for k, v in (settings.get("loss_options") or {}).items())
+    fig.suptitle(f"lr {settings.get('lr')}, {schedule}; {options or 'no loss options'}", fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
@@ -307,7 +319,7 @@ def merge(paths: list[Path], out: Path | None, trajectory_figure: Path | None = 
     if trajectory_figure:
         if not any(run.get("trajectory") for run in runs):
             raise SystemExit("--trajectory-figure: these runs have no trajectory (they ran without --eval-every)")
-        save_trajectory_figure(runs, trajectory_figure)
+        save_trajectory_figure(runs, trajectory_figure, reports[0]["settings"])
     if out:
         from ganzoo.fileio import write_json
 
@@ -340,12 +352,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.figure:
         save_figure(samples, runs, args.figure)
     if args.trajectory_figure:
-        save_trajectory_figure(runs, args.trajectory_figure)
+        save_trajectory_figure(runs, args.trajectory_figure, vars(args))
+    from train_dcgan import cpu_name  # benchmarks/ is on sys.path when this runs as a script
+
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "ganzoo": ganzoo.__version__,
         "torch": torch.__version__,
         "machine": platform.platform(),
+        "cpu": cpu_name(),  # float rounding, and so a seed's exact run, differs between CPU models
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "json"},
         "summary": rows,
         "runs": runs,

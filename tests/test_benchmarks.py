@@ -10,9 +10,10 @@ import pytest
 from .conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def mode_coverage():
-    """benchmarks/mode_coverage.py as a module (benchmarks/ is not a package)."""
+@pytest.fixture
+def mode_coverage(monkeypatch):
+    """benchmarks/mode_coverage.py as a module (benchmarks/ is not a package; its scripts import each other)."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     spec = importlib.util.spec_from_file_location("mode_coverage", REPO / "benchmarks" / "mode_coverage.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -24,7 +25,9 @@ def test_trajectory_ends_at_the_final_measurement(mode_coverage, tmp_path):
     out, figure = tmp_path / "runs.json", tmp_path / "trajectory.png"
     argv = ["--quick", "--data", "ring-8", "--losses", "non-saturating", "--eval-every", "5"]
     mode_coverage.main([*argv, "--json", str(out), "--trajectory-figure", str(figure)])
-    run = json.loads(out.read_text())["runs"][0]
+    report = json.loads(out.read_text())
+    run = report["runs"][0]
+    assert report["cpu"]
     assert [row["step"] for row in run["trajectory"]] == [5, 10, 15, 20]
     last = run["trajectory"][-1]
     for key in ("modes", "high_quality", "near_miss", "off_mode", "spread_ratio"):
