@@ -115,42 +115,54 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
     }, samples
 
 
-def save_figure(samples: dict[tuple[str, str], Any], runs: list[dict[str, Any]], path: Path) -> None:
-    """One panel per (data, loss): its first seed's samples over the 3-sigma discs of the modes (what counts as
-    high quality), titled with its numbers."""
+def save_figure(runs: list[dict[str, Any]], path: Path) -> None:
+    """One panel per (data, loss): the samples of its first run that kept them (``--figure`` keeps the first
+    seed's) over the 3-sigma discs of the modes (what counts as high quality), titled with its numbers. With one
+    loss the data sets sit side by side; otherwise a row per data set and a column per loss."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from ganzoo.fileio import atomic_path
     from ganzoo.plugins.datasets import MIXTURE_STD, mixture_centres
 
-    datas = list(dict.fromkeys(d for d, _ in samples))
-    losses = list(dict.fromkeys(loss for _, loss in samples))
-    fig, axes = plt.subplots(len(datas), len(losses), figsize=(3.2 * len(losses), 3.4 * len(datas)), squeeze=False)
-    for i, data in enumerate(datas):
-        centres = mixture_centres(data)
-        for j, loss in enumerate(losses):
+    shown = {}
+    for run in runs:
+        if "samples" in run:
+            shown.setdefault((run["data"], run["loss"]), run)
+    if not shown:
+        raise SystemExit("--figure: no run kept its samples (they are kept for the first seed when --figure is set)")
+    datas = list(dict.fromkeys(d for d, _ in shown))
+    losses = list(dict.fromkeys(loss for _, loss in shown))
+    grid = (
+        [[(d, loss) for d in datas] for loss in losses]
+        if len(losses) == 1
+        else [[(d, x) for x in losses] for d in datas]
+    )
+    rows, cols = len(grid), len(grid[0])
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.6 * rows + 0.4), squeeze=False)
+    for i, line in enumerate(grid):
+        for j, (data, loss) in enumerate(line):
             ax = axes[i][j]
             ax.set_xticks([])
             ax.set_yticks([])
-            if (data, loss) not in samples:
+            if (data, loss) not in shown:
                 ax.axis("off")
                 continue
-            x = samples[(data, loss)]
-            run = next(r for r in runs if (r["data"], r["loss"]) == (data, loss))
+            run, centres = shown[(data, loss)], mixture_centres(data)
+            x = np.asarray(run["samples"])
             for centre in centres:  # drawn first, so the samples stay visible on top
-                disc = plt.Circle(centre, 3 * MIXTURE_STD[data], color="tab:red", alpha=0.25, linewidth=0)
-                ax.add_patch(disc)
+                ax.add_patch(plt.Circle(centre, 3 * MIXTURE_STD[data], color="tab:red", alpha=0.25, linewidth=0))
             ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5, linewidths=0)
             lim = 1.3 * abs(centres).max()
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
-            title = f"{data} / {loss}\n{run['modes']}/{run['n_modes']} modes, {run['high_quality']:.1%} HQ"
-            ax.set_title(title, fontsize=8)
-    fig.suptitle("MLP GAN samples (first seed); red: within 3 sd of a mode", fontsize=10)
+            title = f"{data} / {loss}, seed {run['seed']}\n{run['modes']}/{run['n_modes']} modes, "
+            ax.set_title(title + f"{run['high_quality']:.1%} within 3 sd", fontsize=8)
+    fig.suptitle("MLP GAN samples over the modes' 3-sd discs (red)", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
@@ -305,7 +317,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def merge(paths: list[Path], out: Path | None, trajectory_figure: Path | None = None) -> dict[str, Any]:
+def merge(
+    paths: list[Path], out: Path | None, trajectory_figure: Path | None = None, figure: Path | None = None
+) -> dict[str, Any]:
     """One summary over the runs of several result files (a benchmark split over processes); same settings only."""
     reports = [json.loads(p.read_text()) for p in paths]
     keep = ("seeds", "first_seed", "json", "figure", "trajectory_figure", "data", "losses", "merge")
@@ -320,6 +334,8 @@ def merge(paths: list[Path], out: Path | None, trajectory_figure: Path | None = 
         if not any(run.get("trajectory") for run in runs):
             raise SystemExit("--trajectory-figure: these runs have no trajectory (they ran without --eval-every)")
         save_trajectory_figure(runs, trajectory_figure, reports[0]["settings"])
+    if figure:
+        save_figure(runs, figure)
     if out:
         from ganzoo.fileio import write_json
 
@@ -330,18 +346,18 @@ def merge(paths: list[Path], out: Path | None, trajectory_figure: Path | None = 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.merge:
-        return merge(args.merge, args.json, args.trajectory_figure)
+        return merge(args.merge, args.json, args.trajectory_figure, args.figure)
     if args.threads:
         torch.set_num_threads(args.threads)
     losses = args.losses or ganzoo.list_losses()
-    runs, samples = [], {}
+    runs = []
     for data in args.data:
         for loss in losses:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 run, points = run_one(data, loss, seed, args)
+                if args.figure and seed == args.first_seed:  # kept in the JSON too, so --merge can redraw it
+                    run["samples"] = points.round(4).tolist()
                 runs.append(run)
-                if seed == args.first_seed:
-                    samples[(data, loss)] = points
                 print(
                     f"{data:8} {loss:15} seed {seed}: {run['modes']}/{run['n_modes']} modes, "
                     f"{run['high_quality']:.1%} high quality ({run['train_seconds']} s)",
@@ -350,7 +366,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = summarise(runs)
     print_table(rows, args)
     if args.figure:
-        save_figure(samples, runs, args.figure)
+        save_figure(runs, args.figure)
     if args.trajectory_figure:
         save_trajectory_figure(runs, args.trajectory_figure, vars(args))
     from train_dcgan import cpu_name  # benchmarks/ is on sys.path when this runs as a script

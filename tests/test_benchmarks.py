@@ -39,18 +39,23 @@ def test_merged_runs_keep_their_trajectories(mode_coverage, tmp_path):
     """Runs split over processes merge into one summary, and their trajectories into one figure."""
     argv = ["--quick", "--data", "ring-8", "--losses", "non-saturating", "--eval-every", "10"]
     for seed in (0, 1):
-        mode_coverage.main([*argv, "--first-seed", str(seed), "--json", str(tmp_path / f"seed{seed}.json")])
-    figure = tmp_path / "merged.png"
+        panels = ["--figure", str(tmp_path / "samples.png")] if seed == 0 else []
+        mode_coverage.main([*argv, *panels, "--first-seed", str(seed), "--json", str(tmp_path / f"seed{seed}.json")])
+    figure, redrawn = tmp_path / "merged.png", tmp_path / "redrawn.png"
     parts = [str(tmp_path / "seed0.json"), str(tmp_path / "seed1.json")]
-    merged = mode_coverage.main(
-        ["--merge", *parts, "--json", str(tmp_path / "all.json"), "--trajectory-figure", str(figure)]
-    )
+    outputs = ["--json", str(tmp_path / "all.json"), "--trajectory-figure", str(figure), "--figure", str(redrawn)]
+    merged = mode_coverage.main(["--merge", *parts, *outputs])
     assert [run["seed"] for run in merged["runs"]] == [0, 1] and merged["summary"][0]["modes_per_seed"]
     assert all(len(run["trajectory"]) == 2 for run in merged["runs"]) and figure.is_file()
+    # the first seed kept its 500 samples, so the merged results redraw the samples picture
+    assert len(merged["runs"][0]["samples"]) == 500 and "samples" not in merged["runs"][1]
+    assert redrawn.read_bytes()[:4] == b"\x89PNG"
     plain = mode_coverage.main(["--quick", "--data", "ring-8", "--losses", "non-saturating", "--json", parts[0]])
     assert "trajectory" not in plain["runs"][0]
     with pytest.raises(SystemExit, match="no trajectory"):
         mode_coverage.main(["--merge", parts[0], "--trajectory-figure", str(figure)])
+    with pytest.raises(SystemExit, match="no run kept its samples"):
+        mode_coverage.main(["--merge", parts[0], "--figure", str(redrawn)])
 
 
 def test_trajectory_options_are_checked(mode_coverage):
