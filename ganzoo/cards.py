@@ -23,7 +23,7 @@ class Metric:
     """One measured number for the card's table and ``model-index`` (e.g. FID 41.2 on CelebA-64)."""
 
     name: str  # metric type, e.g. "fid"
-    value: float
+    value: float  # a whole count (modes covered) may be an int
     how: str  # how it was measured: samples, reference set, feature extractor
     dataset: str = ""
     dataset_name: str = ""
@@ -36,7 +36,10 @@ class Metric:
 
     @property
     def display_value(self) -> str:
-        """The value to 4 significant digits, trailing zeros kept: FID 109.3, FID 104.0 (for 103.98), KID 0.1103."""
+        """The value to 4 significant digits, trailing zeros kept: FID 109.3, FID 104.0 (for 103.98), KID 0.1103;
+        whole counts as they are (25 modes, not 25.00)."""
+        if isinstance(self.value, int) and not isinstance(self.value, bool):
+            return str(self.value)
         return f"{self.value:#.4g}".rstrip(".")  # '#' keeps the zeros, then no bare point ("1234.")
 
 

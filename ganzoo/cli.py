@@ -514,7 +514,7 @@ def eval_command(
     quiet: bool,
 ) -> None:
     """Measure MODEL (zoo name, hf-hub:owner/name or a saved folder) against --data."""
-    from ganzoo.evaluation import evaluate, headline_metrics
+    from ganzoo.evaluation import evaluate, summary_metrics
     from ganzoo.storage import load
 
     names = [name.strip() for item in metric_names for name in item.split(",") if name.strip()] or None
@@ -557,7 +557,7 @@ def eval_command(
         f"{model}: {protocol['n_generated']} generated vs {protocol['n_reference']} reference samples "
         f"({protocol['reference']['split']}), extractor {protocol['extractor'].get('name')}"
     )
-    for name, value in headline_metrics(result).items():
+    for name, value in summary_metrics(result).items():
         click.echo(f"  {name:<28} {value:.6g}")
     if output:
         click.echo(f"wrote {output}" + "".join(f", {f}" for f in result["figures"].values()))

@@ -585,8 +585,13 @@ def headline_metrics(result: dict[str, Any]) -> dict[str, float]:
         entry = registry.metrics.get(name)
         key = getattr(entry.metric_class, "headline", None) if entry else None
         if key and isinstance(values.get(key), (int, float)):
-            out[name if key == name else f"{name}/{key}"] = float(values[key])
+            out[name if key == name else f"{name}/{key}"] = _number(values[key])
     return out
+
+
+def _number(value: float) -> float:
+    """A whole count stays an int (25 modes), anything else becomes a float."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
 
 
 # How cards name the numbers they show; other metrics appear under their own names.
@@ -597,10 +602,25 @@ CARD_LABELS = {
     "precision-recall/precision": "precision",
     "precision-recall/recall": "recall",
     "mode-coverage/modes": "modes covered",
+    "mode-coverage/high_quality": "high-quality samples",
     "memorisation/copy_fraction": "copies of training images",
 }
-# Numbers a card shows besides each metric's headline (recall goes with precision).
-CARD_EXTRAS = {"precision-recall": ("recall",)}
+# Numbers shown besides each metric's headline (recall goes with precision, the high-quality share with modes).
+SUMMARY_EXTRAS = {"precision-recall": ("recall",), "mode-coverage": ("high_quality",)}
+
+
+def summary_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """The headline numbers plus the few that go with them (recall, high-quality share): what the CLI prints
+    and a model card shows."""
+    numbers: dict[str, float] = {}
+    for name, value in headline_metrics(result).items():
+        numbers[name] = value
+        metric = name.split("/")[0]
+        for key in SUMMARY_EXTRAS.get(metric, ()):  # each extra right after its metric's headline
+            extra = result["metrics"][metric].get(key)
+            if isinstance(extra, (int, float)):
+                numbers[f"{metric}/{key}"] = _number(extra)
+    return numbers
 
 
 def card_metrics(
@@ -620,12 +640,7 @@ def card_metrics(
         + (f" (weights sha256 {weights[:12]}…)" if weights else "")
         + f"; seed {p['seeds']['latents']}; ganzoo {p['ganzoo_version']}"
     )
-    numbers = headline_metrics(result)
-    for metric, keys in CARD_EXTRAS.items():
-        for key in keys:
-            value = result["metrics"].get(metric, {}).get(key)
-            if isinstance(value, (int, float)):
-                numbers[f"{metric}/{key}"] = float(value)
+    numbers = summary_metrics(result)
     return [
         CardMetric(
             name=name, value=value, how=how, dataset=dataset, dataset_name=dataset_name, label=CARD_LABELS.get(name, "")

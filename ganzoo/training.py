@@ -320,10 +320,10 @@ def train(
             samples in [-1, 1].
         loss: registered loss name; default: the architecture's ``default_loss``.
         steps: total generator steps; with ``resume=True`` training continues from the checkpoint up to this.
+        lr_decay: ``"linear"`` lowers both learning rates linearly from ``lr`` to 0 over ``steps`` (as SNGAN
+            does; it sharpens the end of training); ``"none"`` keeps them constant.
         lr_decay_start: with ``lr_decay="linear"``, keep ``lr`` constant up to this step and fall linearly to 0
             from there to ``steps`` (CycleGAN's schedule: constant, then linear); 0 decays from the first step.
-        lr_decay: ``"linear"`` lowers both learning rates linearly from ``lr`` to 0 over ``steps`` (as SNGAN and
-            the CycleGAN recipe do; it sharpens the end of training); ``"none"`` keeps them constant.
         out_dir: where the run writes ``config.json`` + ``model.safetensors`` (the EMA generator),
             ``checkpoint.safetensors``, ``losses.csv``, ``losses.png``, ``samples.png`` and ``progress/``.
             ``None`` writes nothing.

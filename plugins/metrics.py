@@ -205,6 +205,10 @@ def mode_statistics(
     A sample is high quality when it lies within ``threshold_std`` standard deviations of its nearest mode; a mode is
     covered when at least ``min_count`` high-quality samples fall on it (default: a fifth of the count expected
     per mode, as PacGAN's 20 of 2,500 samples on 25 modes; at least 1).
+
+    The misses are split into ``near_miss`` (within twice the threshold: modes drawn too wide) and ``off_mode``
+    (further out: mass between modes); ``spread_ratio`` is the generated modes' width over ``std``
+    (``mode_spread_ratio``).
     """
     points = np.asarray(points, np.float64).reshape(len(points), -1)
     if points.shape[1] != centres.shape[1]:

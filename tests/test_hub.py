@@ -166,13 +166,14 @@ def test_packaged_dcgan_celeba_card_matches_the_zoo_entry():
 
 
 def test_card_metrics_from_an_evaluation_result():
-    """Headline numbers (plus recall) become named, rounded card rows carrying the protocol."""
+    """Headline numbers (plus recall and the high-quality share) become named, rounded card rows with the protocol."""
     from ganzoo.evaluation import card_metrics
 
     result = {
         "metrics": {
             "fid": {"fid": 109.34332, "mean_term": 57.2},
             "precision-recall": {"precision": 0.13, "recall": 0.2},
+            "mode-coverage": {"modes": 25, "high_quality": 0.9764, "off_mode": 0.018},
         },
         "protocol": {
             "n_generated": 5000,
@@ -188,6 +189,8 @@ def test_card_metrics_from_an_evaluation_result():
         ("FID", "109.3"),
         ("precision", "0.1300"),  # 4 significant digits, trailing zeros kept
         ("recall", "0.2000"),
+        ("modes covered", "25"),
+        ("high-quality samples", "0.9764"),  # the share goes with the mode count; off_mode stays out
     ]
     result["metrics"]["fid"]["fid"] = 103.98
     assert card_metrics(result, only=["fid"])[0].display_value == "104.0"

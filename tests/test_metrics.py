@@ -440,6 +440,7 @@ def test_eval_command(tmp_path):
     args = ["eval", str(folder), "--data", "ring-8", "-n", "300", "--metrics", "mode-coverage,moments", "-o", str(out)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0 and "mode-coverage/modes" in result.output
+    assert "mode-coverage/high_quality" in result.output  # the share printed with the mode count
     assert json.loads(out.read_text())["protocol"]["n_generated"] == 300
     bad = CliRunner().invoke(main, ["eval", str(folder), "--data", "ring-8", "--metrics", "fidd"])
     assert bad.exit_code != 0 and "Did you mean 'fid'" in bad.output
