@@ -44,28 +44,34 @@ def steps_for(loss: str, args: argparse.Namespace) -> int:
     return args.critic_loss_steps if several and args.critic_loss_steps else args.steps
 
 
+# The mode-coverage numbers kept of each run, and of each point of its trajectory.
+COVERAGE_FIELDS = ("modes", "high_quality", "near_miss", "off_mode", "spread_ratio")
+
+
 class CoverageTrajectory:
     """A ``ganzoo.train`` callback: the EMA generator's mode coverage every ``every`` steps, on the same latents
     as the final measurement (so its last row is the final result), into ``rows``."""
 
-    def __init__(self, data: str, every: int, n: int, seed: int, z_dim: int) -> None:
+    def __init__(self, data: str, every: int, n: int, seed: int) -> None:
         from ganzoo.plugins.datasets import MIXTURE_STD, mixture_centres
-        from ganzoo.sampling import latents
 
-        self.every, self.centres, self.std = every, mixture_centres(data), MIXTURE_STD[data]
-        self.z = torch.from_numpy(latents(n, z_dim, seed))
+        self.every, self.n, self.seed = every, n, seed
+        self.centres, self.std = mixture_centres(data), MIXTURE_STD[data]
+        self.z: torch.Tensor | None = None  # drawn at the first call, from the run's own z_dim
         self.rows: list[dict[str, Any]] = []
 
     def __call__(self, step: int, metrics: dict[str, float], state: Any) -> None:
         if step % self.every and step != state.config.steps:
             return
         from ganzoo.plugins.metrics import mode_statistics
+        from ganzoo.sampling import latents
 
+        if self.z is None:
+            self.z = torch.from_numpy(latents(self.n, state.z_dim, self.seed)).to(state.device)
         with torch.no_grad():
-            points = state.ema.module(self.z.to(state.device)).double().cpu().numpy()
+            points = state.ema.module(self.z).double().cpu().numpy()
         stats = mode_statistics(points, self.centres, self.std)
-        keep = ("modes", "high_quality", "near_miss", "off_mode", "spread_ratio")
-        self.rows.append({"step": step, **{k: stats[k] for k in keep}})
+        self.rows.append({"step": step, **{k: stats[k] for k in COVERAGE_FIELDS}})
         spread = "-" if stats["spread_ratio"] is None else f"{stats['spread_ratio']:.2f}"
         print(
             f"  step {step}: {stats['modes']} modes, {stats['high_quality']:.1%} high quality, "
@@ -78,10 +84,7 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
     """Train one MLP GAN and measure its mode coverage; return the numbers and 2,500 samples for the figure."""
     started = time.perf_counter()
     steps = steps_for(loss, args)
-    trajectory = None
-    if args.eval_every:
-        z_dim = ganzoo.get_registry().get("architecture", "mlp").make_config().z_dim
-        trajectory = CoverageTrajectory(data, args.eval_every, args.n, seed, z_dim)
+    trajectory = CoverageTrajectory(data, args.eval_every, args.n, seed) if args.eval_every else None
     generator = ganzoo.train(
         "mlp",
         data,
@@ -108,12 +111,8 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
         "loss": loss,
         "seed": seed,
         "steps": steps,
-        "modes": result["modes"],
         "n_modes": result["n_modes"],
-        "high_quality": result["high_quality"],
-        "near_miss": result["near_miss"],
-        "off_mode": result["off_mode"],
-        "spread_ratio": result["spread_ratio"],
+        **{k: result[k] for k in COVERAGE_FIELDS},
         "kl_to_uniform": result["kl_to_uniform"],
         "train_seconds": round(trained, 1),
         **({"trajectory": trajectory.rows} if trajectory else {}),
