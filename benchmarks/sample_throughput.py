@@ -42,7 +42,7 @@ from train_dcgan import cpu_name, logical_cpus, matmul_peak
 
 import ganzoo
 from ganzoo.exporters.onnx import export_onnx
-from ganzoo.exporters.serve import OnnxGenerator
+from ganzoo.exporters.runtime import OnnxGenerator
 
 
 def forward_flops_per_image(generator: ganzoo.Generator, batch: int = 64) -> float:
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     onnx_code = (
         "import time; t = time.perf_counter()\n"
-        "from ganzoo.exporters.serve import OnnxGenerator\n"
+        "from ganzoo.exporters.runtime import OnnxGenerator\n"
         f"OnnxGenerator({str(onnx_path)!r}).sample(16, seed=0)\n"
         "print(time.perf_counter() - t)"
     )

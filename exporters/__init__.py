@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ganzoo.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from ganzoo.generator import Generator
+    from ganzoo.models.generator import Generator
 
 
 def export_onnx(generator: Generator, path: str | Path, **options: Any) -> Path:

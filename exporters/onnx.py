@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import onnx
     import torch
 
-    from ganzoo.generator import Generator
+    from ganzoo.models.generator import Generator
 
 OPSET = 18
 PARITY_BATCHES = (1, 64)

@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ganzoo.exporters.serve import OnnxGenerator, to_uint8_nhwc
+from ganzoo.exporters.runtime import OnnxGenerator, to_uint8_nhwc
 
 DATATYPES = {
     "FP32": np.float32,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ganzoo.errors import GanzooError
 
 if TYPE_CHECKING:
-    from ganzoo.generator import Generator
+    from ganzoo.models.generator import Generator
 
 # ONNX TensorProto element types -> Triton's model_config DataType names
 TRITON_TYPES = {1: "TYPE_FP32", 10: "TYPE_FP16", 11: "TYPE_FP64", 7: "TYPE_INT64", 6: "TYPE_INT32", 2: "TYPE_UINT8"}

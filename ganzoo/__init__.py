@@ -30,27 +30,27 @@ from ganzoo.errors import (
 )
 
 # The public API is imported lazily (PEP 562): ``import ganzoo`` stays cheap, and torch-free parts such as
-# ``ganzoo.exporters.serve`` (numpy + onnxruntime only) can be imported where torch is not installed.
+# ``ganzoo.exporters.runtime`` (numpy + onnxruntime only) can be imported where torch is not installed.
 _LAZY: dict[str, str] = {
     "InMemoryData": "ganzoo.data",
     "resolve_data": "ganzoo.data",
-    "Generator": "ganzoo.generator",
+    "Generator": "ganzoo.models.generator",
     "hookimpl": "ganzoo.hookspecs",
     "Loss": "ganzoo.losses",
-    "ConfigError": "ganzoo.models",
-    "GeneratorConfig": "ganzoo.models",
-    "ImageConfig": "ganzoo.models",
-    "PluginHost": "ganzoo.plugin_host",
-    "get_plugins": "ganzoo.plugin_host",
-    "get_registry": "ganzoo.plugin_host",
-    "use_host": "ganzoo.plugin_host",
+    "ConfigError": "ganzoo.config",
+    "GeneratorConfig": "ganzoo.config",
+    "ImageConfig": "ganzoo.config",
+    "PluginHost": "ganzoo.host",
+    "get_plugins": "ganzoo.host",
+    "get_registry": "ganzoo.host",
+    "use_host": "ganzoo.host",
     "evaluate": "ganzoo.evaluation",
     "export": "ganzoo.exporting",
     "push": "ganzoo.hub",
-    "create": "ganzoo.storage",
-    "load": "ganzoo.storage",
-    "save": "ganzoo.storage",
-    "recompute_batchnorm_stats": "ganzoo.standing_stats",
+    "create": "ganzoo.loading",
+    "load": "ganzoo.loading",
+    "save": "ganzoo.models.folder",
+    "recompute_batchnorm_stats": "ganzoo.training.standing_stats",
     "AdversarialStep": "ganzoo.training",
     "TrainConfig": "ganzoo.training",
     "TrainState": "ganzoo.training",
@@ -58,18 +58,19 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from ganzoo.config import ConfigError, GeneratorConfig, ImageConfig
     from ganzoo.data import InMemoryData, resolve_data
     from ganzoo.evaluation import evaluate
     from ganzoo.exporting import export
-    from ganzoo.generator import Generator
     from ganzoo.hookspecs import hookimpl
+    from ganzoo.host.manager import PluginHost, get_plugins, get_registry, use_host
     from ganzoo.hub import push
+    from ganzoo.loading import create, load
     from ganzoo.losses import Loss
-    from ganzoo.models import ConfigError, GeneratorConfig, ImageConfig
-    from ganzoo.plugin_host import PluginHost, get_plugins, get_registry, use_host
-    from ganzoo.standing_stats import recompute_batchnorm_stats
-    from ganzoo.storage import create, load, save
+    from ganzoo.models.folder import save
+    from ganzoo.models.generator import Generator
     from ganzoo.training import AdversarialStep, TrainConfig, TrainState, train
+    from ganzoo.training.standing_stats import recompute_batchnorm_stats
 
 
 def __getattr__(name: str) -> Any:
@@ -88,7 +89,7 @@ def __dir__() -> list[str]:
 
 
 def _registry() -> Any:
-    from ganzoo.plugin_host import get_registry
+    from ganzoo.host.manager import get_registry
 
     return get_registry()
 

@@ -46,7 +46,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def list_command(as_json: bool) -> None:
     """List architectures, losses, datasets, metrics, exporters and zoo models."""
-    from ganzoo.plugin_host import get_registry
+    from ganzoo.host.manager import get_registry
 
     registry = get_registry()
     sections = {
@@ -99,7 +99,7 @@ def plugins_command(as_json: bool) -> None:
     """List plugins with their versions, what each registered, and any load errors."""
     from dataclasses import asdict
 
-    from ganzoo.plugin_host import get_plugins
+    from ganzoo.host.manager import get_plugins
 
     infos = get_plugins()
     if as_json:
@@ -223,7 +223,7 @@ def train_command(
     quiet: bool,
 ) -> None:
     """Train ARCHITECTURE on --data and save the generator to --out-dir."""
-    from ganzoo.plugin_host import get_registry
+    from ganzoo.host.manager import get_registry
     from ganzoo.training import train
 
     betas = None
@@ -298,8 +298,8 @@ def sample_command(
     device: str | None,
 ) -> None:
     """Draw samples from MODEL (zoo name, hf-hub:owner/name or a saved folder) into a PNG."""
+    from ganzoo.loading import load
     from ganzoo.sampling import save_grid
-    from ganzoo.storage import load
 
     generator = load(model, revision=revision, device=device)
     if interpolate:
@@ -376,7 +376,7 @@ def export_command(
 ) -> None:
     """Export MODEL (a saved folder or zoo name) to ONNX or a Triton model repository."""
     from ganzoo.exporting import export
-    from ganzoo.storage import load
+    from ganzoo.loading import load
 
     options: dict[str, Any] = {}
     if uint8:
@@ -420,7 +420,7 @@ def serve_command(
     threads: int | None,
 ) -> None:
     """Serve MODELS ([NAME=]FILE.onnx, or a folder / zoo name, exported on start) over the Open Inference Protocol."""
-    from ganzoo.exporters.serve import OnnxGenerator
+    from ganzoo.exporters.runtime import OnnxGenerator
     from ganzoo.exporters.server import model_names, serve
 
     generators = {}
@@ -515,7 +515,7 @@ def eval_command(
 ) -> None:
     """Measure MODEL (zoo name, hf-hub:owner/name or a saved folder) against --data."""
     from ganzoo.evaluation import evaluate, summary_metrics
-    from ganzoo.storage import load
+    from ganzoo.loading import load
 
     names = [name.strip() for item in metric_names for name in item.split(",") if name.strip()] or None
     options: dict[str, dict[str, Any]] = {}
@@ -571,7 +571,7 @@ def _onnx_file(model: str) -> Path:
     import tempfile
 
     from ganzoo.exporting import export
-    from ganzoo.storage import load
+    from ganzoo.loading import load
 
     target = Path(tempfile.mkdtemp(prefix="ganzoo-serve-")) / "model.onnx"
     click.echo(f"exporting {model} to {target} ...")

@@ -118,7 +118,7 @@ def resolve_data(data: Any, **options: Any) -> Dataset:
     """
     if isinstance(data, Dataset):
         return data
-    from ganzoo.plugin_host import get_registry
+    from ganzoo.host.manager import get_registry
 
     registry = get_registry()
     text = str(data)

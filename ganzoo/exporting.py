@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ganzoo.generator import Generator
-from ganzoo.plugin_host import get_registry
+from ganzoo.host.manager import get_registry
+from ganzoo.models.generator import Generator
 
 
 def export(generator: Generator | str | Path, path: str | Path, *, format: str = "onnx", **options: Any) -> Path:
@@ -17,7 +17,7 @@ def export(generator: Generator | str | Path, path: str | Path, *, format: str =
     """
     exporter = get_registry().get("exporter", format)
     if not isinstance(generator, Generator):
-        from ganzoo.storage import load
+        from ganzoo.loading import load
 
         generator = load(generator)
     return exporter.export(generator, path, **options)

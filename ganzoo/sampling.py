@@ -4,7 +4,7 @@ Latents come from ``numpy.random.default_rng(seed)``, not ``torch.randn``: the s
 images in PyTorch on any device and in ONNX Runtime, which has no torch.
 
 This module imports torch only inside the functions that take tensors, so the torch-free serving path
-(``ganzoo.exporters.serve``) can use ``latents`` and ``make_grid``.
+(``ganzoo.exporters.runtime``) can use ``latents`` and ``make_grid``.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ from typing import Any
 
 import torch
 
-from ganzoo.plugin_host import get_registry
-from ganzoo.storage import create, load_folder, save
+from ganzoo.host.manager import get_registry
+from ganzoo.loading import create
+from ganzoo.models.folder import load_folder, save
 
 
 def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> None:

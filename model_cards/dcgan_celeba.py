@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ganzoo.cards import CardInfo, Metric
+from ganzoo.hub.cards import CardInfo, Metric
 
 NAME = "dcgan-celeba"
 REPO_ID = "ganzoo/dcgan-celeba"
@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     import ganzoo
-    from ganzoo.cards import render_card
     from ganzoo.fileio import sha256_file
-    from ganzoo.storage import load_folder, save
+    from ganzoo.hub.cards import render_card
+    from ganzoo.models.folder import load_folder, save
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, nargs="?", help="the training run folder (ganzoo train -o ...)")

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.models import ConfigError, ImageConfig
+from ganzoo.config import ConfigError, ImageConfig
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 
 import ganzoo
 from ganzoo.evaluation import EvalContext, EvaluationError, Metric
-from ganzoo.moments import activation_sparsity, mean_cov, moment_distances, pixel_rows
+from ganzoo.training.moments import activation_sparsity, mean_cov, moment_distances, pixel_rows
 
 # -- numerical building blocks -----------------------------------------------------------------------------------
 

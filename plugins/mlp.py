@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.models import ConfigError, GeneratorConfig
+from ganzoo.config import ConfigError, GeneratorConfig
 
 
 @dataclass

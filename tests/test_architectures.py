@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.plugin_host import get_registry
+from ganzoo.host.manager import get_registry
 from ganzoo.testing import check_architecture
 
 

@@ -21,7 +21,7 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.plugin_host import PluginInfo
+from ganzoo.host.manager import PluginInfo
 
 pytestmark = pytest.mark.install
 

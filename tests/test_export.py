@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 import ganzoo
 from ganzoo.cli import main
-from ganzoo.exporters import serve as serve_module
+from ganzoo.exporters import runtime as serve_module
 from ganzoo.exporters.onnx import ExportError, export_onnx, read_metadata
-from ganzoo.exporters.serve import OnnxGenerator, ProviderError, RuntimeMissingError, resolve_providers
+from ganzoo.exporters.runtime import OnnxGenerator, ProviderError, RuntimeMissingError, resolve_providers
 from ganzoo.exporters.triton import export_triton
 
 TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
@@ -127,7 +127,7 @@ def test_onnx_generator_imports_no_torch(tiny_onnx):
     """The serving path (OnnxGenerator) runs in a process where importing torch is impossible."""
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "from ganzoo.exporters.serve import OnnxGenerator\n"
+        "from ganzoo.exporters.runtime import OnnxGenerator\n"
         f"g = OnnxGenerator({str(tiny_onnx[0])!r})\n"
         "x = g.sample(4, seed=0)\n"
         "assert x.shape == (4, 16, 16, 3), x.shape\n"

@@ -13,9 +13,9 @@ import pytest
 from huggingface_hub import ModelCard
 
 import ganzoo
-from ganzoo.cards import CardInfo, Metric, render_card
 from ganzoo.fileio import sha256_file
 from ganzoo.hub import HubError, HubName
+from ganzoo.hub.cards import CardInfo, Metric, render_card
 
 TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
 

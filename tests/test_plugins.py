@@ -11,8 +11,8 @@ from torch import nn
 
 import ganzoo
 from ganzoo import hookspecs
-from ganzoo.plugin_host import DEFAULT_PLUGINS
-from ganzoo.registry import HOOKS
+from ganzoo.host.manager import DEFAULT_PLUGINS
+from ganzoo.host.registry import HOOKS
 from tests.conftest import REPO
 
 HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("register_"))
@@ -177,7 +177,7 @@ def _with_entry_points(monkeypatch, extra):
     def entry_points(group):
         return list(real(group=group)) + extra
 
-    monkeypatch.setattr("ganzoo.plugin_host.importlib.metadata.entry_points", entry_points)
+    monkeypatch.setattr("ganzoo.host.manager.importlib.metadata.entry_points", entry_points)
 
 
 def test_third_party_plugin_that_fails_to_import_is_skipped(monkeypatch):

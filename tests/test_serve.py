@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 import ganzoo
 from ganzoo.exporters.onnx import export_onnx
-from ganzoo.exporters.serve import OnnxGenerator
+from ganzoo.exporters.runtime import OnnxGenerator
 from ganzoo.exporters.server import create_app, model_names
 
 TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.standing_stats import has_batchnorm, recompute_batchnorm_stats
+from ganzoo.training.standing_stats import has_batchnorm, recompute_batchnorm_stats
 
 DCGAN_TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
 
@@ -81,7 +81,7 @@ def test_train_measures_the_published_generator(tmp_path):
     assert changed and all(k.endswith(("running_mean", "running_var", "num_batches_tracked")) for k in changed)
     reloaded = ganzoo.load(tmp_path / "measured")
     assert torch.equal(reloaded.module.state_dict()["net.1.running_var"], m["net.1.running_var"])
-    from ganzoo.checkpoint import read_checkpoint
+    from ganzoo.training.checkpoint import read_checkpoint
 
     ckpt_plain, _ = read_checkpoint(tmp_path / "plain" / "checkpoint.safetensors")
     ckpt_measured, _ = read_checkpoint(tmp_path / "measured" / "checkpoint.safetensors")

@@ -138,7 +138,7 @@ def test_save_does_not_leave_partial_files(saved, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("ganzoo.storage.safetensors.torch.save_model", fail)
+    monkeypatch.setattr("ganzoo.models.folder.safetensors.torch.save_model", fail)
     with pytest.raises(OSError, match="disk full"):
         ganzoo.save(ganzoo.create("dcgan", seed=1, **TINY), folder)
     assert (folder / "model.safetensors").read_bytes() == before

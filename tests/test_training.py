@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 import ganzoo
-from ganzoo.checkpoint import read_checkpoint
+from ganzoo.training.checkpoint import read_checkpoint
 
 MLP_TINY = {"z_dim": 4, "hidden": 16, "layers": 2}
 DCGAN_TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}

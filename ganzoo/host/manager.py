@@ -22,7 +22,7 @@ import pluggy
 
 from ganzoo import hookspecs
 from ganzoo.errors import PluginError, PluginLoadWarning
-from ganzoo.registry import HOOKS, Registry
+from ganzoo.host.registry import HOOKS, Registry
 
 ENTRY_POINT_GROUP = "ganzoo"
 

@@ -1,4 +1,4 @@
-"""The Hugging Face Hub: download generator folders at pinned revisions, push folders with model cards.
+"""Hub transport: download model folders at pinned revisions (no model imports; ``loading`` builds the models).
 
 Downloads go through ``hf_hub_download`` (its cache, its offline mode, ``HF_ENDPOINT``) with
 ``library_name="ganzoo"``. Uploads are ``HfApi.create_repo(exist_ok=True)`` + ``upload_folder``.
@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ganzoo.errors import GanzooError, ModelFileError
 from ganzoo.fileio import sha256_file
-
-if TYPE_CHECKING:
-    from ganzoo.generator import Generator
 
 HUB_PREFIX = "hf-hub:"
 FILES = ("config.json", "model.safetensors")
@@ -153,100 +149,6 @@ def download_folder(name: HubName, *, files: tuple[str, ...] = FILES, cache_dir:
     if any(p.parent != folder for p in paths):  # files from one snapshot always share a folder
         raise HubError(f"{name.repo_id}: files came from different snapshots; clear the cache and retry")
     return folder
-
-
-def load_from_hub(
-    text: str,
-    *,
-    revision: str | None = None,
-    sha256: str | None = None,
-    device: Any = None,
-) -> Generator:
-    """``ganzoo.load("hf-hub:owner/name", revision=...)``; ``sha256`` (of model.safetensors) is checked if given."""
-    from ganzoo.storage import load_folder
-
-    name = HubName.parse(text, revision)
-    folder = download_folder(name)
-    if sha256:
-        verify_sha256(folder / "model.safetensors", sha256, f"{name.repo_id}@{name.revision or 'main'}")
-    generator = load_folder(folder, device=device)
-    generator.training.setdefault("source", f"{HUB_PREFIX}{name.repo_id}")
-    generator.training["revision"] = folder.name  # the snapshot folder is named after the commit sha
-    return generator
-
-
-def push(
-    generator_or_folder: Generator | str | Path,
-    repo_id: str,
-    *,
-    token: str | None = None,
-    private: bool = False,
-    commit_message: str | None = None,
-    card: bool | str | Path = True,
-    onnx: bool = True,
-    samples: bool = True,
-) -> str:
-    """Upload a generator (or a saved folder) to the Hub repo ``repo_id``; returns the new commit's URL.
-
-    The uploaded folder holds ``config.json``, ``model.safetensors``, ``README.md`` (the model card, rendered
-    from ``model_cards/`` unless the folder has one), and ``model.onnx`` and ``samples.png`` when they can be made
-    (ONNX needs the ``[cpu]`` or ``[gpu]`` extra). The token comes from the usual places (``HF_TOKEN``, ``hf auth
-    login``) unless given. ``card`` may be the path of a ready model card to upload as ``README.md``.
-    """
-    import shutil
-
-    from huggingface_hub import HfApi
-
-    from ganzoo.generator import Generator
-    from ganzoo.storage import load_folder, save
-
-    name = HubName.parse(repo_id)
-    with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as tmp:
-        staging = Path(tmp) / "model"
-        if isinstance(generator_or_folder, Generator):
-            generator = generator_or_folder
-            save(generator, staging)
-        else:
-            source = Path(generator_or_folder)
-            generator = load_folder(source)
-            shutil.copytree(source, staging, ignore=shutil.ignore_patterns("checkpoint*", "progress", "*.csv"))
-        if isinstance(card, (str, Path)):
-            shutil.copyfile(card, staging / "README.md")
-        _complete_folder(generator, staging, name.repo_id, card=bool(card), onnx=onnx, samples=samples)
-        api = HfApi(token=token, library_name="ganzoo", library_version=library_version())
-        api.create_repo(name.repo_id, repo_type="model", private=private, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=name.repo_id,
-            folder_path=str(staging),
-            repo_type="model",
-            commit_message=commit_message or f"Upload {generator.architecture} generator with ganzoo",
-        )
-    return str(getattr(commit, "commit_url", commit))
-
-
-def _complete_folder(
-    generator: Generator, folder: Path, repo_id: str, *, card: bool, onnx: bool, samples: bool
-) -> None:
-    """Add the card, sample grid and ONNX file that a Hub folder should have, where missing and possible."""
-    import warnings
-
-    from ganzoo.sampling import save_grid
-
-    if samples and generator.config.is_image and not (folder / "samples.png").exists():
-        save_grid(generator.sample(64, seed=0, output="raw"), folder / "samples.png", nrow=8)
-    if onnx and not (folder / "model.onnx").exists():
-        try:
-            from ganzoo.exporting import export
-
-            export(generator, folder / "model.onnx", format="onnx")
-        except (ImportError, GanzooError) as exc:  # ONNX is optional: no onnx/onnxruntime, or an unexportable model
-            warnings.warn(f"pushing without model.onnx: {exc}", stacklevel=3)
-    if card and not (folder / "README.md").exists():
-        from ganzoo.cards import render_card
-
-        render_card(generator, repo_id=repo_id, has_samples=(folder / "samples.png").exists()).save(
-            folder / "README.md"
-        )
 
 
 def is_hub_name(text: str) -> bool:

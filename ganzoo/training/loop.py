@@ -25,16 +25,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganzoo.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from ganzoo.config import GeneratorConfig
 from ganzoo.data import BatchSampler, InMemoryData, resolve_data
-from ganzoo.ema import ExponentialMovingAverage
 from ganzoo.errors import DataError, GanzooError, TrainingDivergedError, TrainingWarning
-from ganzoo.generator import Generator
-from ganzoo.models import GeneratorConfig
-from ganzoo.plugin_host import get_registry
+from ganzoo.host.manager import get_registry
+from ganzoo.models.folder import save
+from ganzoo.models.generator import Generator
 from ganzoo.sampling import latents, save_grid
-from ganzoo.standing_stats import has_batchnorm, recompute_batchnorm_stats
-from ganzoo.storage import save
+from ganzoo.training.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from ganzoo.training.ema import ExponentialMovingAverage
+from ganzoo.training.standing_stats import has_batchnorm, recompute_batchnorm_stats
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "losses.csv"
@@ -448,7 +448,7 @@ def train(
         log = None
     tracker = None
     if track_moments:
-        from ganzoo.moments import MomentTracker
+        from ganzoo.training.moments import MomentTracker
 
         reference = _reference_samples(dataset, MOMENT_SAMPLES, seed, device)
         z_moments = torch.from_numpy(latents(MOMENT_SAMPLES, cfg.z_dim, seed + 1)).to(device)
@@ -539,7 +539,7 @@ def train(
 
         save_loss_plot(out / LOG_NAME, out / "losses.png", title=f"{arch.name} / {loss_name} on {tc.data}")
         if tracker is not None:
-            from ganzoo.moments import save_moment_plot
+            from ganzoo.training.moments import save_moment_plot
 
             title = f"{arch.name} / {loss_name}: moments and sparsity"
             save_moment_plot(tracker.rows, out / "moments.png", title=title)

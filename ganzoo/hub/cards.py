@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from huggingface_hub import ModelCard
 
-    from ganzoo.generator import Generator
+    from ganzoo.models.generator import Generator
 
 PIPELINE_TAGS = {
     "unconditional": "unconditional-image-generation",
@@ -138,7 +138,7 @@ def render_card(
 
 
 def _plugin_of(architecture: str) -> str:
-    from ganzoo.plugin_host import get_host
+    from ganzoo.host.manager import get_host
 
     host = get_host()
     arch = host.registry.architectures.get(architecture)

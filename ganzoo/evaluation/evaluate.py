@@ -179,7 +179,7 @@ class InceptionExtractor:
         batch_size: int = 50,
         progress: bool = False,
     ) -> None:
-        from ganzoo.inception import RESIZE
+        from ganzoo.evaluation.inception import RESIZE
 
         self.weights, self.device, self.download, self.batch_size = weights, device or "cpu", download, batch_size
         self.progress = progress
@@ -190,7 +190,7 @@ class InceptionExtractor:
     def model(self) -> Any:
         """The loaded ``InceptionModel``."""
         if self._model is None:
-            from ganzoo.inception import load_inception
+            from ganzoo.evaluation.inception import load_inception
 
             self._model = load_inception(self.weights, device=self.device, download=self.download)
         return self._model
@@ -354,7 +354,7 @@ def _subset(x: torch.Tensor, n: int | None, seed: int) -> tuple[torch.Tensor, st
 
 
 def _make_metrics(names: Sequence[str], options: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from ganzoo.plugin_host import get_registry
+    from ganzoo.host.manager import get_registry
 
     registry = get_registry()
     unknown_options = set(options) - set(names)
@@ -423,12 +423,12 @@ def evaluate(
         ``{"metrics": {name: {...}}, "protocol": {...}, "figures": {"metric/name": path}}``.
     """
     from ganzoo import __version__
-    from ganzoo.generator import Generator
+    from ganzoo.models.generator import Generator
 
     started = datetime.datetime.now(datetime.timezone.utc)
     source = str(generator) if not isinstance(generator, Generator) else ""
     if not isinstance(generator, Generator):
-        from ganzoo.storage import load
+        from ganzoo.loading import load
 
         generator = load(generator, device=device)
     elif device is not None:
@@ -577,7 +577,7 @@ def _save_png(image: np.ndarray, path: Path) -> None:
 
 def headline_metrics(result: dict[str, Any]) -> dict[str, float]:
     """The main number of each metric in a result (``{"fid": 41.2, "kid": 0.031, ...}``), for cards and tables."""
-    from ganzoo.plugin_host import get_registry
+    from ganzoo.host.manager import get_registry
 
     registry = get_registry()
     out: dict[str, float] = {}
@@ -626,11 +626,11 @@ def summary_metrics(result: dict[str, Any]) -> dict[str, float]:
 def card_metrics(
     result: dict[str, Any], *, dataset: str = "", dataset_name: str = "", only: Sequence[str] | None = None
 ) -> list[Any]:
-    """``ganzoo.cards.Metric`` records for a model card's table and ``model-index`` (hub issue).
+    """``ganzoo.hub.cards.Metric`` records for a model card's table and ``model-index`` (hub issue).
 
     ``only``: keep just these names (``["fid", "kid", "precision-recall/precision"]``).
     """
-    from ganzoo.cards import Metric as CardMetric
+    from ganzoo.hub.cards import Metric as CardMetric
 
     p = result["protocol"]
     weights = p["extractor"].get("weights_sha256", "")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from ganzoo.generator import Generator
+from ganzoo.models.generator import Generator
 
 
 def has_batchnorm(module: nn.Module) -> bool:

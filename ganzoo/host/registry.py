@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganzoo.config import GeneratorConfig
 from ganzoo.errors import DuplicateNameError, UnknownNameError
-from ganzoo.models import GeneratorConfig
 
 TASKS = ("unconditional", "class-conditional", "image-to-image")
 

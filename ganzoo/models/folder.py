@@ -17,20 +17,11 @@ from safetensors import SafetensorError
 
 from ganzoo.errors import ModelFileError, UnknownNameError
 from ganzoo.fileio import atomic_path, write_json
-from ganzoo.generator import Generator
-from ganzoo.plugin_host import get_host
+from ganzoo.host.manager import get_host
+from ganzoo.models.generator import Generator
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-def create(architecture: str, *, seed: int | None = None, **config: Any) -> Generator:
-    """A new, randomly initialised generator of a registered architecture (``config`` overrides its defaults)."""
-    arch = get_host().registry.get("architecture", architecture)
-    cfg = arch.make_config(**config)
-    if seed is not None:
-        torch.manual_seed(seed)
-    return Generator(arch.generator(cfg), arch.name, cfg, task=arch.task)
 
 
 def save(generator: Generator, folder: str | Path, *, dtype: torch.dtype | None = None) -> Path:
@@ -124,64 +115,3 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
         ) from exc
     generator = Generator(module, name, cfg, task=arch.task, training=saved.get("training"))
     return generator.to(device or "cpu").eval()
-
-
-def load(
-    name: str | Path,
-    *,
-    revision: str | None = None,
-    device: str | torch.device | None = None,
-) -> Generator:
-    """Load a generator: a zoo short name (``dcgan-celeba``), ``hf-hub:owner/name[@revision]``, or a folder.
-
-    Args:
-        name: a short name from ``ganzoo list``; ``hf-hub:owner/name`` for any Hub repo (through the Hub cache,
-            offline too when cached); a folder path or ``local-dir:PATH``.
-        revision: the Hub revision (branch, tag or commit sha) for ``hf-hub:`` names; for a zoo name, loads that
-            revision from the Hub instead of the pinned one (its sha256 is then not known and not checked).
-        device: where the weights go (default: CPU).
-    """
-    from ganzoo import hub
-
-    text = str(name)
-    if text.startswith("local-dir:"):
-        return load_folder(text.removeprefix("local-dir:"), device=device)
-    if hub.is_hub_name(text):
-        return hub.load_from_hub(text, revision=revision, device=device)
-    path = Path(text)
-    if isinstance(name, Path) or path.is_dir() or text.startswith((".", "/", "~")):
-        return load_folder(path.expanduser(), device=device)
-    registry = get_host().registry
-    if text in registry.pretrained:
-        return load_pretrained(registry.pretrained[text], revision=revision, device=device)
-    raise UnknownNameError(
-        "zoo model",
-        text,
-        registry.pretrained,
-        "Use hf-hub:owner/name for a Hub repo, or a folder path (local-dir:PATH) for a saved generator.",
-    )
-
-
-def load_pretrained(entry: Any, *, revision: str | None = None, device: str | torch.device | None = None) -> Generator:
-    """A zoo entry: its bundled folder when the plugin ships one, else the Hub at the pinned revision.
-
-    The weights' sha256 is checked on both paths; a file that does not match is an error, never used.
-    """
-    from ganzoo import hub
-
-    if revision is None and entry.bundled and (Path(entry.bundled) / WEIGHTS_NAME).is_file():
-        hub.verify_sha256(Path(entry.bundled) / WEIGHTS_NAME, entry.sha256, f"zoo model {entry.name!r} (bundled)")
-        generator = load_folder(entry.bundled, device=device)
-        generator.training["revision"] = entry.revision
-    else:
-        sha256 = entry.sha256 if revision in (None, entry.revision) else None
-        generator = hub.load_from_hub(
-            f"hf-hub:{entry.repo_id}", revision=revision or entry.revision, sha256=sha256, device=device
-        )
-    if generator.architecture != entry.architecture:
-        raise ModelFileError(
-            f"zoo model {entry.name!r} should be a {entry.architecture!r} generator, but its config.json says "
-            f"{generator.architecture!r}"
-        )
-    generator.training["zoo_name"] = entry.name
-    return generator

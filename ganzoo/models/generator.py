@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ganzoo.models import GeneratorConfig
+from ganzoo.config import GeneratorConfig
 from ganzoo.sampling import latents, slerp, to_pil, to_uint8
 
 Output = Literal["tensor", "raw", "pil", "numpy"]
@@ -155,6 +155,6 @@ class Generator:
 
     def save(self, path: str) -> None:
         """Save as a Hub-format folder (see ``ganzoo.save``)."""
-        from ganzoo.storage import save
+        from ganzoo.models.folder import save
 
         save(self, path)

@@ -1,0 +1,102 @@
+"""``ganzoo.load``: a model from a zoo short name, ``hf-hub:owner/name[@revision]`` or a saved folder.
+
+Also ``create`` (a new, randomly initialised model of a registered architecture).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganzoo.errors import ModelFileError, UnknownNameError
+from ganzoo.host import get_host
+from ganzoo.hub.download import HUB_PREFIX, HubName, download_folder, is_hub_name, verify_sha256
+from ganzoo.models.folder import WEIGHTS_NAME, load_folder
+from ganzoo.models.generator import Generator
+
+
+def create(architecture: str, *, seed: int | None = None, **config: Any) -> Generator:
+    """A new, randomly initialised generator of a registered architecture (``config`` overrides its defaults)."""
+    arch = get_host().registry.get("architecture", architecture)
+    cfg = arch.make_config(**config)
+    if seed is not None:
+        torch.manual_seed(seed)
+    return Generator(arch.generator(cfg), arch.name, cfg, task=arch.task)
+
+
+def load(
+    name: str | Path,
+    *,
+    revision: str | None = None,
+    device: str | torch.device | None = None,
+) -> Generator:
+    """Load a generator: a zoo short name (``dcgan-celeba``), ``hf-hub:owner/name[@revision]``, or a folder.
+
+    Args:
+        name: a short name from ``ganzoo list``; ``hf-hub:owner/name`` for any Hub repo (through the Hub cache,
+            offline too when cached); a folder path or ``local-dir:PATH``.
+        revision: the Hub revision (branch, tag or commit sha) for ``hf-hub:`` names; for a zoo name, loads that
+            revision from the Hub instead of the pinned one (its sha256 is then not known and not checked).
+        device: where the weights go (default: CPU).
+    """
+    text = str(name)
+    if text.startswith("local-dir:"):
+        return load_folder(text.removeprefix("local-dir:"), device=device)
+    if is_hub_name(text):
+        return load_from_hub(text, revision=revision, device=device)
+    path = Path(text)
+    if isinstance(name, Path) or path.is_dir() or text.startswith((".", "/", "~")):
+        return load_folder(path.expanduser(), device=device)
+    registry = get_host().registry
+    if text in registry.pretrained:
+        return load_pretrained(registry.pretrained[text], revision=revision, device=device)
+    raise UnknownNameError(
+        "zoo model",
+        text,
+        registry.pretrained,
+        "Use hf-hub:owner/name for a Hub repo, or a folder path (local-dir:PATH) for a saved generator.",
+    )
+
+
+def load_pretrained(entry: Any, *, revision: str | None = None, device: str | torch.device | None = None) -> Generator:
+    """A zoo entry: its bundled folder when the plugin ships one, else the Hub at the pinned revision.
+
+    The weights' sha256 is checked on both paths; a file that does not match is an error, never used.
+    """
+    if revision is None and entry.bundled and (Path(entry.bundled) / WEIGHTS_NAME).is_file():
+        verify_sha256(Path(entry.bundled) / WEIGHTS_NAME, entry.sha256, f"zoo model {entry.name!r} (bundled)")
+        generator = load_folder(entry.bundled, device=device)
+        generator.training["revision"] = entry.revision
+    else:
+        sha256 = entry.sha256 if revision in (None, entry.revision) else None
+        generator = load_from_hub(
+            f"hf-hub:{entry.repo_id}", revision=revision or entry.revision, sha256=sha256, device=device
+        )
+    if generator.architecture != entry.architecture:
+        raise ModelFileError(
+            f"zoo model {entry.name!r} should be a {entry.architecture!r} generator, but its config.json says "
+            f"{generator.architecture!r}"
+        )
+    generator.training["zoo_name"] = entry.name
+    return generator
+
+
+def load_from_hub(
+    text: str,
+    *,
+    revision: str | None = None,
+    sha256: str | None = None,
+    device: Any = None,
+) -> Generator:
+    """``ganzoo.load("hf-hub:owner/name", revision=...)``; ``sha256`` (of model.safetensors) is checked if given."""
+
+    name = HubName.parse(text, revision)
+    folder = download_folder(name)
+    if sha256:
+        verify_sha256(folder / "model.safetensors", sha256, f"{name.repo_id}@{name.revision or 'main'}")
+    generator = load_folder(folder, device=device)
+    generator.training.setdefault("source", f"{HUB_PREFIX}{name.repo_id}")
+    generator.training["revision"] = folder.name  # the snapshot folder is named after the commit sha
+    return generator

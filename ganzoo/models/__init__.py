@@ -1,0 +1,1 @@
+"""Models users hold: ``Generator`` (latents in) and, beside it, ``Translator`` (images in); the folder format."""
