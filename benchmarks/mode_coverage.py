@@ -69,7 +69,7 @@ class CoverageTrajectory:
         if self.z is None:
             self.z = torch.from_numpy(latents(self.n, state.z_dim, self.seed)).to(state.device)
         with torch.no_grad():
-            points = state.ema.module(self.z).double().cpu().numpy()
+            points = state.ema["generator"].module(self.z).double().cpu().numpy()
         stats = mode_statistics(points, self.centres, self.std)
         self.rows.append({"step": step, **{k: stats[k] for k in COVERAGE_FIELDS}})
         spread = "-" if stats["spread_ratio"] is None else f"{stats['spread_ratio']:.2f}"

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 
 
 def export_onnx(generator: Generator, path: str | Path, **options: Any) -> Path:
-    """The ``onnx`` format: see ``ganzoo.exporters.onnx.export_onnx`` for the options."""
+    """The ``onnx`` format: see ``ganzoo.exporters.onnx.export_onnx`` for the options (``overwrite`` included)."""
     from ganzoo.exporters.onnx import export_onnx as export
 
     return export(generator, path, **options).path
 
 
 def export_triton(generator: Generator, path: str | Path, **options: Any) -> Path:
-    """The ``triton`` format: see ``ganzoo.exporters.triton.export_triton`` for the options."""
+    """The ``triton`` format: see ``ganzoo.exporters.triton.export_triton`` for the options (``overwrite`` too)."""
     from ganzoo.exporters.triton import export_triton as export
 
     return export(generator, path, **options)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import ExportError
 from ganzoo.fileio import atomic_path
 
 if TYPE_CHECKING:
@@ -38,10 +38,6 @@ PARITY_BATCHES = (1, 64)
 # Tolerances of the export-time parity check: fp32 must agree to 1e-4 (the issue's bound); fp16 keeps ~3 digits;
 # uint8 may differ by one level where a value sits on a rounding boundary.
 ATOL = {"fp32": 1e-4, "fp16": 2e-2, "uint8": 1.0}
-
-
-class ExportError(GanzooError, RuntimeError):
-    """An export failed: the model could not be traced, checked, or did not match PyTorch."""
 
 
 @dataclass
@@ -97,7 +93,7 @@ def _wrapped(generator: Generator, uint8: bool, fp16: bool) -> torch.nn.Module:
 
 def metadata(generator: Generator, *, uint8: bool, fp16: bool, source_revision: str | None) -> dict[str, str]:
     """The ``metadata_props`` that make an exported file describe itself (all values are strings)."""
-    from ganzoo import __version__
+    from ganzoo.version import __version__
 
     config = generator.config
     props = {
@@ -192,6 +188,7 @@ def export_onnx(
     fp16: bool = False,
     check_parity: bool = True,
     source_revision: str | None = None,
+    overwrite: bool = False,
 ) -> ExportReport:
     """Export ``generator`` to ``path`` (one ``.onnx`` file); returns what was written and the parity numbers.
 
@@ -201,12 +198,15 @@ def export_onnx(
         check_parity: compare ONNX Runtime with PyTorch at batch 1 and 64 and refuse to write a file that differs
             by more than the tolerance (1e-4 for fp32).
         source_revision: recorded in the metadata (e.g. the Hub revision the weights came from).
+        overwrite: replace an existing file at ``path`` (atomically: a failed export leaves it intact); without it
+            an existing file is an ``ExportError``. A folder at ``path`` is always refused.
     """
     import copy
 
     import onnx
 
     path = Path(path)
+    check_target(path, overwrite=overwrite)
     if uint8 and not generator.config.is_image:
         raise ExportError(f"--uint8 needs an image generator; {generator.architecture!r} makes non-image samples")
     names, out = input_names(generator), output_name(generator)
@@ -241,11 +241,23 @@ def export_onnx(
                 f"ONNX Runtime differs from PyTorch by {worst:.3g} (> {report.tolerance:g}); nothing was written "
                 f"to {path}. Per batch: {report.parity}"
             )
+    check_target(path, overwrite=overwrite)  # again: the file may have appeared while the export ran
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         onnx.save_model(proto, str(tmp))
     report.size_bytes = path.stat().st_size
     return report
+
+
+def check_target(path: Path, *, overwrite: bool) -> None:
+    """Refuse a folder at ``path``, and an existing file unless ``overwrite`` (what ``ganzoo export -o`` checks)."""
+    if path.is_dir():
+        raise ExportError(
+            f"{path} is a folder, but the onnx format writes one file: give a file path such as "
+            f"{path / 'model.onnx'} (CLI: -o {path / 'model.onnx'}), or use --format triton for a model repository"
+        )
+    if path.exists() and not overwrite:
+        raise ExportError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

@@ -19,19 +19,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ganzoo.errors import GanzooError, ModelFileError
+from ganzoo.errors import ModelFileError, ProviderError, RuntimeMissingError
 from ganzoo.sampling import latents
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "ROCMExecutionProvider", "DmlExecutionProvider")
 RUNTIME_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu")
-
-
-class RuntimeMissingError(GanzooError, ImportError):
-    """Neither onnxruntime nor onnxruntime-gpu is installed."""
-
-
-class ProviderError(GanzooError, RuntimeError):
-    """A requested execution provider is not available or failed to load."""
 
 
 def installed_runtimes() -> list[str]:

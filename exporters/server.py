@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ganzoo.errors import InferenceError
 from ganzoo.exporters.runtime import OnnxGenerator, to_uint8_nhwc
 
 DATATYPES = {
@@ -47,14 +48,6 @@ DATATYPES = {
 DATATYPE_OF = {np.dtype(v).str: k for k, v in DATATYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
 VERSION = "1"
-
-
-class InferenceError(Exception):
-    """A request the protocol answers with a 4xx and ``{"error": message}``."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def datatype(array: np.ndarray) -> str:
@@ -300,7 +293,7 @@ def create_app(
         return JSONResponse(body)
 
     async def server_metadata(request: Request) -> Response:
-        from ganzoo import __version__
+        from ganzoo.version import __version__
 
         return JSONResponse(
             {"name": "ganzoo", "version": __version__, "extensions": ["binary_tensor_data", "ganzoo_png"]}

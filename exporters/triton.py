@@ -92,7 +92,8 @@ def export_triton(
     """Export ``generator`` into the Triton model repository ``repo`` as model ``name``; returns the model folder.
 
     ``instance_kind`` is ``KIND_GPU`` (one instance per GPU by default) or ``KIND_CPU``. ``onnx_options`` go to
-    ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or not at all.
+    ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or not at all; an existing one is an
+    error unless ``overwrite=True``, which replaces it whole.
     """
     import re
 
@@ -107,8 +108,13 @@ def export_triton(
         raise GanzooError(f"instance_kind must be KIND_GPU or KIND_CPU, got {instance_kind!r}")
     repo = Path(repo)
     target = repo / name
+    if repo.exists() and not repo.is_dir():
+        raise GanzooError(
+            f"{repo} is a file, but the triton format writes a model repository folder: give a folder path "
+            f"(CLI: -o model_repo), or use --format onnx for one file"
+        )
     if target.exists() and not overwrite:
-        raise GanzooError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
+        raise GanzooError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     repo.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=repo))
     try:

@@ -8,13 +8,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("ganzoo")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
-
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.errors import (
@@ -24,52 +17,61 @@ from ganzoo.errors import (
     ModelFileError,
     PluginError,
     PluginLoadWarning,
+    RunExistsError,
     TrainingDivergedError,
     TrainingWarning,
     UnknownNameError,
 )
+from ganzoo.version import __version__
 
 # The public API is imported lazily (PEP 562): ``import ganzoo`` stays cheap, and torch-free parts such as
 # ``ganzoo.exporters.runtime`` (numpy + onnxruntime only) can be imported where torch is not installed.
 _LAZY: dict[str, str] = {
     "InMemoryData": "ganzoo.data",
     "resolve_data": "ganzoo.data",
-    "Generator": "ganzoo.models.generator",
-    "hookimpl": "ganzoo.hookspecs",
-    "Loss": "ganzoo.losses",
     "ConfigError": "ganzoo.config",
     "GeneratorConfig": "ganzoo.config",
     "ImageConfig": "ganzoo.config",
+    "TranslatorConfig": "ganzoo.config",
+    "InputSpec": "ganzoo.config",
+    "Model": "ganzoo.models",
+    "Generator": "ganzoo.models",
+    "Translator": "ganzoo.models",
+    "create": "ganzoo.loading",
+    "load": "ganzoo.loading",
+    "save": "ganzoo.models.folder",
+    "hookimpl": "ganzoo.hookspecs",
+    "Loss": "ganzoo.losses",
+    "Metric": "ganzoo.evaluation",
     "PluginHost": "ganzoo.host",
     "get_plugins": "ganzoo.host",
     "get_registry": "ganzoo.host",
     "use_host": "ganzoo.host",
+    "train": "ganzoo.training",
+    "TrainConfig": "ganzoo.training",
+    "TrainState": "ganzoo.training",
+    "TrainingMethod": "ganzoo.training",
+    "AdversarialMethod": "ganzoo.training",
+    "MethodContext": "ganzoo.training",
+    "recompute_batchnorm_stats": "ganzoo.training.standing_stats",
     "evaluate": "ganzoo.evaluation",
     "export": "ganzoo.exporting",
     "push": "ganzoo.hub",
-    "create": "ganzoo.loading",
-    "load": "ganzoo.loading",
-    "save": "ganzoo.models.folder",
-    "recompute_batchnorm_stats": "ganzoo.training.standing_stats",
-    "AdversarialStep": "ganzoo.training",
-    "TrainConfig": "ganzoo.training",
-    "TrainState": "ganzoo.training",
-    "train": "ganzoo.training",
 }
 
 if TYPE_CHECKING:
-    from ganzoo.config import ConfigError, GeneratorConfig, ImageConfig
+    from ganzoo.config import ConfigError, GeneratorConfig, ImageConfig, InputSpec, TranslatorConfig
     from ganzoo.data import InMemoryData, resolve_data
-    from ganzoo.evaluation import evaluate
+    from ganzoo.evaluation import Metric, evaluate
     from ganzoo.exporting import export
     from ganzoo.hookspecs import hookimpl
-    from ganzoo.host.manager import PluginHost, get_plugins, get_registry, use_host
+    from ganzoo.host import PluginHost, get_plugins, get_registry, use_host
     from ganzoo.hub import push
     from ganzoo.loading import create, load
     from ganzoo.losses import Loss
+    from ganzoo.models import Generator, Model, Translator
     from ganzoo.models.folder import save
-    from ganzoo.models.generator import Generator
-    from ganzoo.training import AdversarialStep, TrainConfig, TrainState, train
+    from ganzoo.training import AdversarialMethod, MethodContext, TrainConfig, TrainingMethod, TrainState, train
     from ganzoo.training.standing_stats import recompute_batchnorm_stats
 
 
@@ -99,6 +101,11 @@ def list_architectures() -> list[str]:
     return sorted(_registry().architectures)
 
 
+def list_methods() -> list[str]:
+    """Names of the registered training methods."""
+    return sorted(_registry().methods)
+
+
 def list_losses() -> list[str]:
     """Names of the registered losses."""
     return sorted(_registry().losses)
@@ -125,7 +132,7 @@ def list_metrics() -> list[str]:
 
 
 __all__ = [
-    "AdversarialStep",
+    "AdversarialMethod",
     "ConfigError",
     "DataError",
     "DuplicateNameError",
@@ -134,15 +141,23 @@ __all__ = [
     "GeneratorConfig",
     "ImageConfig",
     "InMemoryData",
+    "InputSpec",
     "Loss",
+    "MethodContext",
+    "Metric",
+    "Model",
     "ModelFileError",
     "PluginError",
     "PluginHost",
     "PluginLoadWarning",
+    "RunExistsError",
     "TrainConfig",
     "TrainState",
     "TrainingDivergedError",
+    "TrainingMethod",
     "TrainingWarning",
+    "Translator",
+    "TranslatorConfig",
     "UnknownNameError",
     "__version__",
     "create",
@@ -155,6 +170,7 @@ __all__ = [
     "list_datasets",
     "list_exporters",
     "list_losses",
+    "list_methods",
     "list_metrics",
     "list_models",
     "load",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,37 @@ def parse_assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key.strip()] = text
     return out
+
+
+#: Most samples ``ganzoo sample`` puts into one PNG grid, and most pixel values (N x C x H x W) of that grid.
+MAX_GRID_SAMPLES = 4096
+MAX_GRID_VALUES = 64 * 2**20  # 64 MiB of uint8 pixels: 4096 samples at 3x64x64 (48 MiB) fit, 4096 at 3x128x128 not
+
+
+def _device(device: str | None) -> str | None:
+    """``--device`` checked up front (``DeviceError`` with what to do), or ``None`` to keep each command's default."""
+    if device is None:
+        return None
+    from ganzoo.devices import resolve_device
+
+    return str(resolve_device(device))
+
+
+def check_grid_size(n: int, sample_shape: tuple[int, ...], option: str = "-n") -> None:
+    """Refuse a PNG grid of ``n`` samples of ``sample_shape`` (C, H, W) that is too big to draw in memory."""
+    if n < 1:
+        raise click.BadParameter(f"must be at least 1, got {n}", param_hint=option)
+    values = n * math.prod(sample_shape)
+    if n <= MAX_GRID_SAMPLES and values <= MAX_GRID_VALUES:
+        return
+    shape = "x".join(str(d) for d in sample_shape)
+    raise click.BadParameter(
+        f"{n} samples of {shape} would make a {values / 2**20:,.0f} MiB grid; one PNG grid takes at most "
+        f"{MAX_GRID_SAMPLES} samples and {MAX_GRID_VALUES // 2**20} MiB of pixels. For more samples, draw them in "
+        "batches with Generator.sample in Python (g = ganzoo.load(MODEL), then g.sample(1000, seed=i, "
+        "output='numpy') in a loop, saving each batch), or measure many samples with `ganzoo eval MODEL -n N`.",
+        param_hint=option,
+    )
 
 
 class _Group(click.Group):
@@ -286,7 +320,7 @@ def train_command(
     help="Walk the latent space from SEED_A to SEED_B in -n steps instead.",
 )
 @click.option("--revision", default=None, help="Hub revision (branch, tag or commit) for hf-hub: and zoo names.")
-@click.option("--device", default=None)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
 def sample_command(
     model: str,
     n: int,
@@ -301,7 +335,11 @@ def sample_command(
     from ganzoo.loading import load
     from ganzoo.sampling import save_grid
 
-    generator = load(model, revision=revision, device=device)
+    generator = load(model, revision=revision, device=_device(device))
+    if generator.config.is_image:
+        check_grid_size(n, tuple(generator.config.output_shape))
+    elif n < 1:
+        raise click.BadParameter(f"must be at least 1, got {n}", param_hint="-n")
     if interpolate:
         samples = generator.interpolate(*interpolate, steps=n, output="raw")
         nrow = nrow or n
@@ -362,7 +400,7 @@ def push_command(
 @click.option(
     "--instance-kind", type=click.Choice(["gpu", "cpu"]), default=None, help="triton: run on GPUs (default) or CPUs."
 )
-@click.option("--overwrite", is_flag=True, help="triton: replace an existing model folder.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output (.onnx file or Triton model folder).")
 def export_command(
     model: str,
     fmt: str,
@@ -374,7 +412,10 @@ def export_command(
     instance_kind: str | None,
     overwrite: bool,
 ) -> None:
-    """Export MODEL (a saved folder or zoo name) to ONNX or a Triton model repository."""
+    """Export MODEL (a saved folder or zoo name) to ONNX or a Triton model repository.
+
+    An existing output is refused unless --overwrite is given; the new one replaces it atomically.
+    """
     from ganzoo.exporting import export
     from ganzoo.loading import load
 
@@ -385,14 +426,18 @@ def export_command(
         options["fp16"] = True
     triton_only = {"name": name, "max_batch_size": max_batch_size, "instance_kind": instance_kind}
     triton_only = {k: v for k, v in triton_only.items() if v is not None}
-    if overwrite:
-        triton_only["overwrite"] = True
     if triton_only and fmt != "triton":
         flags = ", ".join("--" + k.replace("_", "-") for k in triton_only)
         raise click.UsageError(f"{flags} only apply to --format triton")
     if "instance_kind" in triton_only:
         triton_only["instance_kind"] = "KIND_" + triton_only["instance_kind"].upper()
-    written = export(load(model), output, format=fmt, **options, **triton_only)
+    if fmt == "onnx" and output.is_dir():  # before loading anything: a folder is never an .onnx file
+        raise click.BadParameter(
+            f"{output} is a folder, but --format onnx writes one file: give a file path such as "
+            f"{output / 'model.onnx'}, or use --format triton for a model repository folder",
+            param_hint="-o/--output",
+        )
+    written = export(load(model), output, format=fmt, overwrite=overwrite, **options, **triton_only)
     click.echo(f"wrote {written}")
 
 
@@ -423,19 +468,34 @@ def serve_command(
     from ganzoo.exporters.runtime import OnnxGenerator
     from ganzoo.exporters.server import model_names, serve
 
-    generators = {}
-    for name, path in model_names(models).items():
-        onnx_path = _onnx_file(path)
-        generators[name] = OnnxGenerator(onnx_path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads)
-        click.echo(f"{name}: {onnx_path} on {generators[name].providers}")
-    serve(
-        generators,
-        host=host,
-        port=port,
-        max_batch_size=max_batch_size,
-        max_queue_delay=max_queue_delay_ms / 1000,
-        max_samples=max_samples,
-    )
+    # models exported on start go to one temporary folder, removed when the server stops or start-up fails
+    with contextlib.ExitStack() as cleanup:
+        work: list[Path] = []
+
+        def workdir() -> Path:
+            if not work:
+                import tempfile
+
+                folder = tempfile.TemporaryDirectory(prefix="ganzoo-serve-", ignore_cleanup_errors=True)
+                work.append(Path(cleanup.enter_context(folder)))
+            return work[0]
+
+        generators = {}
+        for name, path in model_names(models).items():
+            onnx_path = _onnx_file(path, workdir)
+            generators[name] = OnnxGenerator(
+                onnx_path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads
+            )
+            click.echo(f"{name}: {onnx_path} on {generators[name].providers}")
+        cleanup.enter_context(_exit_on_sigterm())
+        serve(
+            generators,
+            host=host,
+            port=port,
+            max_batch_size=max_batch_size,
+            max_queue_delay=max_queue_delay_ms / 1000,
+            max_samples=max_samples,
+        )
 
 
 @main.command("eval")
@@ -483,7 +543,7 @@ def serve_command(
 @click.option("--batch-size", default=50, show_default=True, type=int, help="Images per Inception batch.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write cached reference features.")
 @click.option("--revision", default=None, help="Hub revision for hf-hub: and zoo names.")
-@click.option("--device", default=None)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
 @click.option(
     "-o",
     "--output",
@@ -531,6 +591,7 @@ def eval_command(
             break
         except (TypeError, ValueError):
             continue
+    device = _device(device)
     result = evaluate(
         load(model, revision=revision, device=device),
         data,
@@ -563,8 +624,35 @@ def eval_command(
         click.echo(f"wrote {output}" + "".join(f", {f}" for f in result["figures"].values()))
 
 
-def _onnx_file(model: str) -> Path:
-    """An ONNX file for ``model``: the file itself, a folder's ``model.onnx``, or a fresh export (needs torch)."""
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """Make SIGTERM (``kill``, ``docker stop``) a ``SystemExit``, so ``finally`` blocks and cleanups still run.
+
+    uvicorn shuts down gracefully on SIGTERM and then re-raises it; with the default handler the process would die
+    there, before the temporary folders are removed.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main thread
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _onnx_file(model: str, workdir: Callable[[], Path]) -> Path:
+    """An ONNX file for ``model``: the file itself, a folder's ``model.onnx``, or a fresh export (needs torch).
+
+    Fresh exports go into a subfolder of ``workdir()``, the temporary folder that ``serve`` removes on exit.
+    """
     path = Path(model)
     if path.suffix == ".onnx" or (path / "model.onnx").is_file():
         return path if path.suffix == ".onnx" else path / "model.onnx"
@@ -573,9 +661,10 @@ def _onnx_file(model: str) -> Path:
     from ganzoo.exporting import export
     from ganzoo.loading import load
 
-    target = Path(tempfile.mkdtemp(prefix="ganzoo-serve-")) / "model.onnx"
+    generator = load(model)  # a wrong name fails before any folder is made
+    target = Path(tempfile.mkdtemp(dir=workdir())) / "model.onnx"
     click.echo(f"exporting {model} to {target} ...")
-    return export(load(model), target, format="onnx")
+    return export(generator, target, format="onnx")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,9 +49,53 @@ class TrainingDivergedError(GanzooError, FloatingPointError):
     """A loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
 
 
+class EvaluationError(GanzooError, ValueError):
+    """The evaluation cannot be run as asked: too few samples, mismatched shapes, a missing split."""
+
+
+class InceptionWeightsError(GanzooError, FileNotFoundError):
+    """The FID Inception weights are missing, corrupt, or not the 2015-12-05 network."""
+
+
+class HubError(GanzooError, OSError):
+    """The Hub (or its cache) cannot give us the files: no network, unknown repo, revision or file."""
+
+
+class ExportError(GanzooError, RuntimeError):
+    """An export failed: the model could not be traced, checked, or did not match PyTorch."""
+
+
+class RuntimeMissingError(GanzooError, ImportError):
+    """Neither onnxruntime nor onnxruntime-gpu is installed."""
+
+
+class ProviderError(GanzooError, RuntimeError):
+    """A requested execution provider is not available or failed to load."""
+
+
+class InferenceError(Exception):
+    """A request the protocol answers with a 4xx and ``{"error": message}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class PluginLoadWarning(UserWarning):
     """A third-party plugin was skipped because it failed to load or raised in a hook."""
 
 
 class TrainingWarning(UserWarning):
     """Training looks unhealthy (vanishing generator gradients, mode collapse); it goes on."""
+
+
+class ConfigError(GanzooError, ValueError):
+    """A config has unknown fields, values of the wrong type, or values out of range."""
+
+
+class DeviceError(GanzooError, ValueError):
+    """A device that this torch build or this machine cannot use (no CUDA build, no GPU), or a malformed name."""
+
+
+class RunExistsError(GanzooError, FileExistsError):
+    """A training run's out_dir already holds a run: resume it, overwrite it, or pick another folder."""

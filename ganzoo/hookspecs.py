@@ -19,14 +19,26 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 def register_architectures(register: Callable[..., None]) -> None:
     """Register GAN architectures.
 
-    ``register(name, generator, discriminator, *, config, task="unconditional", default_loss="non-saturating",
-    tiny=None, training_step=None, description="")``
+    ``register(name, generator=None, discriminator=None, *, config, networks=None, task="unconditional",
+    default_method="adversarial", default_loss="non-saturating", tiny=None, description="")``
 
-    ``generator`` and ``discriminator`` are ``nn.Module`` classes, both built as ``cls(config)`` from one
-    ``config`` dataclass (a subclass of ``ganzoo.GeneratorConfig``). The generator maps ``z: (N, z_dim)`` to
-    ``(N, *config.output_shape)`` in [-1, 1]; the discriminator maps that to logits of shape ``(N,)``.
-    ``task`` is ``unconditional``, ``class-conditional`` or ``image-to-image``. ``tiny`` holds config overrides
-    small enough for CPU tests. ``training_step`` is an optional class replacing ``ganzoo.AdversarialStep``.
+    The networks are ``nn.Module`` classes by role, each built as ``cls(config)`` from one ``config`` dataclass
+    (a subclass of ``ganzoo.GeneratorConfig``): ``generator`` and ``discriminator`` positionally, or any roles in
+    ``networks={"g_ab": ..., "g_ba": ..., "d_a": ..., "d_b": ...}``. ``task`` is ``unconditional``,
+    ``class-conditional`` or ``image-to-image`` and picks the published class (``Generator`` or
+    ``Translator``). ``default_method`` names the registered method that trains it. ``tiny`` holds config
+    overrides small enough for CPU tests.
+    """
+
+
+@hookspec
+def register_methods(register: Callable[..., None]) -> None:
+    """Register training methods: how one iteration updates an architecture's networks.
+
+    ``register(name, method_class, *, description="")`` where ``method_class`` subclasses
+    ``ganzoo.TrainingMethod`` (or ``ganzoo.AdversarialMethod``): it builds the networks by role and their
+    optimisers, says which batch fields it ``needs``, runs ``step(batch, step) -> {metric: tensor}``, names the
+    roles it publishes, draws its preview and saves its own state.
     """
 
 

@@ -5,25 +5,38 @@ Also ``create`` (a new, randomly initialised model of a registered architecture)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ganzoo.devices import resolve_device
 from ganzoo.errors import ModelFileError, UnknownNameError
 from ganzoo.host import get_host
 from ganzoo.hub.download import HUB_PREFIX, HubName, download_folder, is_hub_name, verify_sha256
+from ganzoo.models.base import Model
 from ganzoo.models.folder import WEIGHTS_NAME, load_folder
 from ganzoo.models.generator import Generator
 
+#: File endings that make a name a path (of a file or folder), never a zoo short name.
+PATH_SUFFIXES = (".safetensors", ".json", ".onnx", ".npz", ".pt", ".pth", ".ckpt", ".bin", ".pkl")
 
-def create(architecture: str, *, seed: int | None = None, **config: Any) -> Generator:
-    """A new, randomly initialised generator of a registered architecture (``config`` overrides its defaults)."""
-    arch = get_host().registry.get("architecture", architecture)
+
+def create(architecture: str, *, seed: int | None = None, **config: Any) -> Model:
+    """A new, randomly initialised model of a registered architecture (``config`` overrides its defaults): a
+    ``Generator``, or a ``Translator`` for image-to-image architectures, holding the roles its default method
+    publishes."""
+    from ganzoo.models import published_model
+
+    registry = get_host().registry
+    arch = registry.get("architecture", architecture)
     cfg = arch.make_config(**config)
+    method = registry.methods.get(arch.default_method)
+    roles = method.method_class.published if method else ("generator",)
     if seed is not None:
         torch.manual_seed(seed)
-    return Generator(arch.generator(cfg), arch.name, cfg, task=arch.task)
+    return published_model(arch, cfg, {role: arch.network(role)(cfg) for role in roles})
 
 
 def load(
@@ -39,17 +52,36 @@ def load(
             offline too when cached); a folder path or ``local-dir:PATH``.
         revision: the Hub revision (branch, tag or commit sha) for ``hf-hub:`` names; for a zoo name, loads that
             revision from the Hub instead of the pinned one (its sha256 is then not known and not checked).
-        device: where the weights go (default: CPU).
+        device: where the weights go (default: CPU); ``cuda``, ``cuda:1``, ``mps`` ... are checked first, so an
+            unusable one is a ``DeviceError`` saying what to do.
     """
+    if device is not None:
+        device = resolve_device(device)
     text = str(name)
     if text.startswith("local-dir:"):
         return load_folder(text.removeprefix("local-dir:"), device=device)
     if is_hub_name(text):
         return load_from_hub(text, revision=revision, device=device)
     path = Path(text)
-    if isinstance(name, Path) or path.is_dir() or text.startswith((".", "/", "~")):
+    if isinstance(name, Path) or path.is_dir():
         return load_folder(path.expanduser(), device=device)
     registry = get_host().registry
+    if looks_like_path(text) and text not in registry.pretrained:
+        path = path.expanduser()
+        if path.is_file():
+            onnx_hint = ", or run the .onnx file with ganzoo.exporters.runtime.OnnxGenerator"
+            onnx = onnx_hint if path.suffix == ".onnx" else ""
+            raise ModelFileError(
+                f"{path} is a file, not a generator folder: pass the folder that holds config.json and "
+                f"model.safetensors (e.g. {path.parent}){onnx}"
+            )
+        if not path.is_dir():
+            raise ModelFileError(
+                f"no such folder: {path} ({text!r} looks like a path, so it was not looked up as a zoo model). "
+                "Check the spelling; a saved generator folder holds config.json and model.safetensors "
+                "(`ganzoo list` shows the zoo model names)."
+            )
+        return load_folder(path, device=device)
     if text in registry.pretrained:
         return load_pretrained(registry.pretrained[text], revision=revision, device=device)
     raise UnknownNameError(
@@ -57,6 +89,17 @@ def load(
         text,
         registry.pretrained,
         "Use hf-hub:owner/name for a Hub repo, or a folder path (local-dir:PATH) for a saved generator.",
+    )
+
+
+def looks_like_path(text: str) -> bool:
+    """Whether ``text`` is meant as a file-system path: it has a path separator, starts with ``.``, ``/`` or ``~``,
+    or ends with a file suffix such as ``.safetensors``."""
+    separators = {"/", os.sep, os.altsep} - {None}
+    return (
+        any(sep in text for sep in separators)
+        or text.startswith((".", "/", "~"))
+        or text.lower().endswith(PATH_SUFFIXES)
     )
 
 

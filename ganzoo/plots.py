@@ -19,24 +19,34 @@ def _pyplot():
     return plt
 
 
+LABELS = {"d_loss": "discriminator loss", "g_loss": "generator loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+
 def save_loss_plot(csv_path: str | Path, out_path: str | Path, title: str = "") -> Path:
-    """Plot losses and discriminator outputs from a training log CSV into a PNG."""
+    """Plot a training log CSV into a PNG: every ``*loss`` column on top, the other metrics a method logs (D's
+    outputs, L1 or cycle terms) below; gradient norms, spreads and timings are left to the CSV."""
     with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        columns = list(reader.fieldnames or [])
+        rows = list(reader)
+    skip = ("step", "seconds")
+    losses = [c for c in columns if c.endswith("loss")]
+    others = [
+        c for c in columns if c not in skip and c not in losses and not c.endswith(("_norm", "_spread", "spread"))
+    ]
     plt = _pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    if rows:
-        steps = [int(r["step"]) for r in rows]
-        for key, label in (("d_loss", "discriminator loss"), ("g_loss", "generator loss")):
-            top.plot(steps, [float(r[key]) for r in rows], label=label, linewidth=1)
-        for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
-            bottom.plot(steps, [float(r[key]) for r in rows], label=label, linewidth=1)
+    for axis, keys in ((top, losses), (bottom, others)):
+        for key in keys:
+            points = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "")]
+            if points:
+                axis.plot(*zip(*points, strict=True), label=LABELS.get(key, key), linewidth=1)
+        if axis.lines:
+            axis.legend()
     top.set_ylabel("loss")
-    top.legend()
     top.set_title(title or "training losses")
-    bottom.set_ylabel("discriminator output")
+    bottom.set_ylabel("discriminator output and other metrics")
     bottom.set_xlabel("step")
-    bottom.legend()
     fig.tight_layout()
     with atomic_path(out_path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

@@ -67,9 +67,9 @@ def _fit_images(
         return images
     if not resize:
         raise DataError(
-            f"{source} holds {h}x{w} images with {c} channel(s), but the model needs {image_size}x{image_size} "
-            f"with {channels}. Pass resize=True (CLI: --resize) to resize and convert them on load, or choose "
-            f"image_size={h if h == w else '...'} channels={c} for the model."
+            f"{source} holds {h}x{w} images with {c} channel(s), but the model needs {image_size or h}x"
+            f"{image_size or w} with {channels or c} channel(s). Pass resize=True (CLI: --resize) to resize and "
+            "convert them on load, or " + _fit_model_hint(h, w, c)
         )
     from PIL import Image
 
@@ -80,6 +80,26 @@ def _fit_images(
         picture = _square(picture).resize((image_size or h, image_size or w), Image.LANCZOS)
         out[i] = np.asarray(picture).reshape(out.shape[1:])
     return out
+
+
+def _fit_model_hint(h: int, w: int, c: int) -> str:
+    """How to set the model's size and channels closer to ``h`` x ``w`` x ``c`` images, in sizes models accept.
+
+    Image architectures take power-of-two sizes (DCGAN: 16 to 256), so 28x28 data is pointed at 32 plus a resize,
+    never at ``image_size=28``.
+    """
+    side = max(h, w)
+    size = min(max(16, 1 << (side - 1).bit_length()), 256)  # the nearest power of two at or above, in 16..256
+    if h == w == size:
+        return (
+            f"set the model's image_size={size} channels={c} (CLI: --set image_size={size} --set channels={c}; "
+            f"Python: image_size={size}, channels={c})."
+        )
+    return (
+        f"set the model closer to the data and resize: image_size={size} channels={c} with resize=True (CLI: "
+        f"--set image_size={size} --set channels={c} --resize). The image size must be one the architecture "
+        f"accepts (DCGAN: a power of two from 16 to 256), so {h}x{w} images need resizing."
+    )
 
 
 def _square(picture):

@@ -10,6 +10,7 @@ With ``D(x) = sigmoid(l(x))``: ``-log D(x) = softplus(-l)`` and ``-log(1 - D(x))
 - ``wgan-gp``: Gulrajani et al. 2017, gradient penalty (lambda 10) on per-sample interpolates, Adam(1e-4, 0, 0.9).
 - ``hinge``: Lim & Ye 2017 / Miyato et al. 2018.
 - ``least-squares``: Mao et al. 2017 (LSGAN, a=0, b=c=1).
+- ``relativistic-average``: Jolicoeur-Martineau 2019 (RaSGAN): G's loss reads the real logits too.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Minimax(Loss):
         # -[log D(x) + log(1 - D(G(z)))]
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         # log(1 - D(G(z))) = -softplus(l): its gradient vanishes when D confidently rejects fakes
         return -F.softplus(fake_logits).mean()
 
@@ -71,7 +72,7 @@ class Minimax(Loss):
 class NonSaturating(Minimax):
     """The log D trick: G maximises log D(G(z)), with strong gradients early in training."""
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         return F.softplus(-fake_logits).mean()  # -log D(G(z))
 
 
@@ -89,7 +90,7 @@ class Wasserstein(Loss):
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return fake_logits.mean() - real_logits.mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         return -fake_logits.mean()
 
 
@@ -117,7 +118,7 @@ class Hinge(Loss):
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         return -fake_logits.mean()
 
 
@@ -129,8 +130,32 @@ class LeastSquares(Loss):
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         return 0.5 * ((fake_logits - 1) ** 2).mean()
+
+
+class RelativisticAverage(Loss):
+    """Relativistic average GAN (Jolicoeur-Martineau 2019, "The relativistic discriminator", RaSGAN).
+
+    D judges whether real data is more realistic than the average fake: with C the logits,
+    D minimises -E[log sigma(C(x) - E C(G(z)))] - E[log(1 - sigma(C(G(z)) - E C(x)))] and G the same with real
+    and fake swapped. G's loss reads the real logits, so the method scores a real batch with the current D.
+    """
+
+    uses_real_logits = True
+    outputs_probability = False
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return (
+            F.softplus(-(real_logits - fake_logits.mean())).mean() + F.softplus(fake_logits - real_logits.mean()).mean()
+        )
+
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+        if real_logits is None:
+            raise ValueError("the relativistic loss needs the real logits in the generator loss")
+        return (
+            F.softplus(-(fake_logits - real_logits.mean())).mean() + F.softplus(real_logits - fake_logits.mean()).mean()
+        )
 
 
 @ganzoo.hookimpl
@@ -141,3 +166,4 @@ def register_losses(register):
     register("wgan-gp", WassersteinGP)
     register("hinge", Hinge)
     register("least-squares", LeastSquares)
+    register("relativistic-average", RelativisticAverage)

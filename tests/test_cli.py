@@ -89,7 +89,7 @@ def test_errors_are_one_line_not_tracebacks(tmp_path):
     result = CliRunner().invoke(main, ["train", "mlp", "--data", "ring-8", "-o", str(tmp_path), "--set", "oops"])
     assert result.exit_code == 2 and "expected KEY=VALUE" in result.output
     result = CliRunner().invoke(main, ["sample", str(tmp_path / "missing"), "-o", str(tmp_path / "x.png")])
-    assert result.exit_code == 1 and "no such generator folder" in result.output
+    assert result.exit_code == 1 and "no such folder" in result.output
 
 
 def test_console_script_is_installed():
@@ -97,3 +97,99 @@ def test_console_script_is_installed():
     from importlib.metadata import entry_points
 
     assert any(ep.name == "ganzoo" and ep.value == "ganzoo.cli:main" for ep in entry_points(group="console_scripts"))
+
+
+def test_python_dash_m_ganzoo_runs_the_cli():
+    """`python -m ganzoo` works where the console script is not on PATH."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "ganzoo", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: ganzoo" in result.stdout and "sample" in result.stdout and "export" in result.stdout
+
+
+def test_sample_refuses_a_grid_too_big_for_memory(tmp_path):
+    """`ganzoo sample -n 1000000` used to run for minutes and die; now it is refused at once with what to do."""
+    import time
+
+    g = ganzoo.create("dcgan", z_dim=8, image_size=16, g_width=4, d_width=4)
+    ganzoo.save(g, tmp_path / "g")
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "-n", "1000000", "-o", str(tmp_path / "x.png")])
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "1000000 samples of 3x16x16" in result.output and "at most 4096 samples" in result.output
+    assert "Generator.sample" in result.output and "ganzoo eval" in result.output
+    assert not (tmp_path / "x.png").exists()
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "-n", "0", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and "must be at least 1" in result.output
+    assert _run("sample", tmp_path / "g", "-n", 4096, "-o", tmp_path / "max.png").exit_code == 0
+
+
+def test_grid_byte_limit_for_large_images():
+    """Big images hit the byte limit before the sample limit: 4096 samples of 3x256x256 would be 768 MiB."""
+    import click
+    import pytest
+
+    from ganzoo.cli import MAX_GRID_VALUES, check_grid_size
+
+    check_grid_size(4096, (3, 64, 64))
+    n = MAX_GRID_VALUES // (3 * 256 * 256) + 1
+    with pytest.raises(click.BadParameter, match="MiB grid"):
+        check_grid_size(n, (3, 256, 256))
+
+
+def test_mistyped_folder_is_not_reported_as_an_unknown_zoo_model(tmp_path, monkeypatch):
+    """A path-like name that does not exist is "no such folder", not "unknown zoo model"."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("runs/celbea", "./runs", "~/ganzoo-surely-missing", "model.safetensors"):
+        result = CliRunner().invoke(main, ["sample", name, "-o", str(tmp_path / "x.png")])
+        assert result.exit_code == 1, result.output
+        assert "no such folder" in result.output and "unknown zoo model" not in result.output
+    (tmp_path / "g.onnx").write_text("x")
+    result = CliRunner().invoke(main, ["sample", "g.onnx", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "is a file, not a generator folder" in result.output
+    assert "OnnxGenerator" in result.output
+    # a bare name still gets the zoo's suggestions
+    result = CliRunner().invoke(main, ["sample", "dcgan-celbea", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "Did you mean 'dcgan-celeba'?" in result.output
+
+
+def test_28px_data_on_a_64px_dcgan_suggests_a_size_dcgan_accepts(tmp_path):
+    """The hint used to say image_size=28, which DCGAN refuses; it now points at 32 with --resize."""
+    import numpy as np
+
+    images = np.random.default_rng(0).integers(0, 256, size=(16, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "small.npz", x_train=images)
+    args = ["train", "dcgan", "--data", str(tmp_path / "small.npz"), "--steps", "1", "-o", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "image_size=28" not in result.output
+    assert "--set image_size=32 --set channels=1 --resize" in result.output
+    # and the suggestion works
+    fit = ["--set", "image_size=32", "--set", "channels=1", "--resize", "--batch-size", "8", "-q"]
+    result = CliRunner().invoke(main, [*args, *fit])
+    assert result.exit_code == 0, result.output
+
+
+def test_readme_fashion_mnist_command_runs(tmp_path):
+    """The README's Fashion-MNIST command, for 2 steps, on the real file in ../shared/datasets."""
+    import shlex
+
+    import pytest
+
+    from .conftest import FASHION, REPO
+
+    if not FASHION.is_file():
+        pytest.skip(f"{FASHION} not found")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith("ganzoo train dcgan") and "fashion_mnist" in x)
+    args = shlex.split(line)[1:]
+    data = args[args.index("--data") + 1]
+    assert (REPO / data).resolve() == FASHION.resolve()  # the README's path, read from the repository root
+    args[args.index("--data") + 1] = str(FASHION)
+    args[args.index("-o") + 1] = str(tmp_path / "fashion")
+    result = CliRunner().invoke(main, [*args, "--steps", "2", "--batch-size", "8", "-q"])
+    assert result.exit_code == 0, result.output
+    assert ganzoo.load(tmp_path / "fashion").config.output_shape == (1, 32, 32)

@@ -17,6 +17,8 @@ def test_real_celeba_npz_loads_into_memory(celeba_path):
     data = ganzoo.resolve_data(celeba_path)
     assert len(data) == 10_000 and data.data.dtype == torch.uint8 and data.sample_shape == (3, 64, 64)
     batch = next(BatchSampler(data, 16, seed=0, device=torch.device("cpu")))
+    assert set(batch) == {"image"}  # CelebA's file has no labels
+    batch = batch["image"]
     assert batch.shape == (16, 3, 64, 64) and batch.min() >= -1 and batch.max() <= 1 and batch.dtype == torch.float32
 
 
@@ -115,5 +117,5 @@ def test_batch_sampler_covers_each_epoch_once():
     """Batches walk a fresh permutation each epoch: every sample once per epoch."""
     data = ganzoo.InMemoryData(torch.arange(12, dtype=torch.float32)[:, None])
     sampler = BatchSampler(data, 4, seed=0, device=torch.device("cpu"))
-    epoch = torch.cat([next(sampler) for _ in range(3)]).flatten()
+    epoch = torch.cat([next(sampler)["image"] for _ in range(3)]).flatten()
     assert sorted(epoch.tolist()) == list(range(12))

@@ -262,3 +262,78 @@ def test_export_api_by_format(tiny_dcgan, tmp_path):
     assert path == tmp_path / "api.onnx" and path.is_file()
     with pytest.raises(ganzoo.UnknownNameError, match="triton"):
         ganzoo.export(tiny_dcgan, tmp_path / "r", format="tritn")
+
+
+def test_onnx_export_refuses_an_existing_file_unless_overwrite(tiny_dcgan, tmp_path, monkeypatch):
+    """Like triton, onnx keeps an existing target unless overwrite=True; a failed overwrite keeps the old file."""
+    target = tmp_path / "g.onnx"
+    export_onnx(tiny_dcgan, target)
+    before = target.read_bytes()
+    with pytest.raises(ExportError, match=r"already exists; pass overwrite=True \(CLI: --overwrite\)"):
+        export_onnx(tiny_dcgan, target, uint8=True)
+    with pytest.raises(ganzoo.GanzooError, match="already exists"):
+        ganzoo.export(tiny_dcgan, target, uint8=True)
+    assert target.read_bytes() == before
+    assert ganzoo.export(tiny_dcgan, target, uint8=True, overwrite=True) == target
+    assert read_metadata(target)["ganzoo.output_dtype"] == "uint8"
+    # the write stays atomic: a failed export with overwrite=True leaves the old file whole, and no temporary file
+    replaced = target.read_bytes()
+    from ganzoo.exporters import onnx as onnx_export
+
+    monkeypatch.setattr(onnx_export, "ATOL", {"fp32": -1.0, "fp16": -1.0, "uint8": -1.0})
+    with pytest.raises(ExportError, match="nothing was written"):
+        ganzoo.export(tiny_dcgan, target, overwrite=True)
+    assert target.read_bytes() == replaced and [p.name for p in tmp_path.iterdir()] == ["g.onnx"]
+
+
+def test_onnx_export_to_a_folder_is_a_clear_error(tiny_dcgan, tmp_path):
+    """An existing folder is never an .onnx file, with or without overwrite; the message names a file to use."""
+    for overwrite in (False, True):
+        with pytest.raises(ExportError, match=r"is a folder.*give a file path such as .*model\.onnx"):
+            ganzoo.export(tiny_dcgan, tmp_path, overwrite=overwrite)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ganzoo.GanzooError, match="is a file, but the triton format writes a model repository"):
+        ganzoo.export(tiny_dcgan, tmp_path / "file", format="triton")
+
+
+def test_plugin_exporter_without_overwrite_gets_existing_targets_refused(tiny_dcgan, tmp_path, register_plugin):
+    """A third-party exporter that knows no `overwrite` option: ganzoo.export refuses an existing target for it."""
+    calls = []
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_exporters(self, register):
+            def write(generator, path):
+                calls.append(path)
+                Path(path).write_text(generator.architecture)
+                return Path(path)
+
+            register("text", write)
+
+    register_plugin(Plugin(), "text-exporter")
+    target = tmp_path / "g.txt"
+    ganzoo.export(tiny_dcgan, target, format="text")
+    with pytest.raises(ganzoo.GanzooError, match="already exists; pass overwrite=True"):
+        ganzoo.export(tiny_dcgan, target, format="text")
+    ganzoo.export(tiny_dcgan, target, format="text", overwrite=True)
+    assert len(calls) == 2
+
+
+def test_cli_export_refuses_existing_outputs_unless_overwrite(tiny_dcgan, tmp_path):
+    """`ganzoo export` onnx and triton agree: an existing target is one clear line, --overwrite replaces it."""
+    tiny_dcgan.save(tmp_path / "g")
+    runner = CliRunner()
+    onnx_args = ["export", str(tmp_path / "g"), "-o", str(tmp_path / "g.onnx")]
+    triton_args = ["export", str(tmp_path / "g"), "--format", "triton", "-o", str(tmp_path / "repo"), "--name", "g"]
+    for args in (onnx_args, triton_args):
+        assert runner.invoke(main, args).exit_code == 0
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert "already exists" in result.output and "--overwrite" in result.output
+        assert "Traceback" not in result.output
+        result = runner.invoke(main, [*args, "--overwrite"])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["export", str(tmp_path / "g"), "-o", str(tmp_path / "repo")])
+    assert result.exit_code == 2 and "is a folder" in result.output and "model.onnx" in result.output
+    assert "Traceback" not in result.output

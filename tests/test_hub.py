@@ -198,3 +198,34 @@ def test_card_metrics_from_an_evaluation_result():
     assert card_metrics(result, only=["fid"])[0].display_value == "104.0"
     assert all("5000 generated vs 9000 reference" in m.how and "7ff4a85c3a63" in m.how for m in rows)
     assert [m.name for m in card_metrics(result, only=["fid"])] == ["fid"]
+
+
+def test_push_without_network_fails_fast_with_one_clear_line(monkeypatch, tmp_path):
+    """`ganzoo push` to an unreachable endpoint: a HubError naming repo and endpoint in seconds, one CLI line."""
+    from click.testing import CliRunner
+    from huggingface_hub import constants
+
+    from ganzoo.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)  # HfApi() takes its default endpoint from here
+    g = ganzoo.create("dcgan", seed=0, **TINY)
+    g.save(tmp_path / "g")
+    start = time.monotonic()
+    with pytest.raises(HubError) as info:
+        ganzoo.push(g, "me/tiny", token="hf_not_a_token")
+    assert time.monotonic() - start < 5
+    message = str(info.value)
+    assert "me/tiny" in message and endpoint in message
+    assert "network" in message and "HF_ENDPOINT" in message and "token" in message
+    start = time.monotonic()
+    args = ["push", str(tmp_path / "g"), "--repo", "me/tiny", "--token", "hf_not_a_token"]
+    result = CliRunner().invoke(main, args)
+    assert time.monotonic() - start < 5
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert "could not be reached" in result.output and endpoint in result.output

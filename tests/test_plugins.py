@@ -126,7 +126,7 @@ def test_bad_registration_arguments_are_reported(register_plugin):
             register("bad", "not a class", _Net, config=_Cfg)
 
     register_plugin(Bad(), "bad")
-    with pytest.warns(ganzoo.PluginLoadWarning, match="generator must be an nn.Module class"):
+    with pytest.warns(ganzoo.PluginLoadWarning, match="network 'generator' must be an nn.Module class"):
         assert "bad" not in ganzoo.list_architectures()
 
 

@@ -8,12 +8,14 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton_http
 import uvicorn
+from click.testing import CliRunner
 from PIL import Image
 from starlette.testclient import TestClient
 
@@ -229,3 +231,55 @@ def test_ganzoo_serve_command_binds_loopback_and_serves(onnx_models):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _serve_folders(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("ganzoo-serve-*"))
+
+
+def test_serve_removes_its_temporary_exports_on_shutdown(tmp_path):
+    """`ganzoo serve FOLDER` exports into a temporary folder; SIGTERM (kill, docker stop) removes it."""
+    import os
+    import subprocess
+    import sys
+
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "g")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    port = _free_port()
+    cmd = [sys.executable, "-m", "ganzoo", "serve", f"tiny={tmp_path / 'g'}", "--port", str(port)]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "TMPDIR": str(tmp)}
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "ganzoo serve did not come up"
+            time.sleep(0.2)
+        assert len(_serve_folders(tmp)) == 1  # the export lives there while the server runs
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert _serve_folders(tmp) == [], output
+
+
+def test_serve_removes_its_temporary_exports_when_start_up_fails(tmp_path, monkeypatch):
+    """A model that fails to load after another was exported: one clear line, and no folder left behind."""
+    import tempfile
+
+    from ganzoo.cli import main
+
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "g")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    result = CliRunner().invoke(main, ["serve", f"good={tmp_path / 'g'}", f"bad={tmp_path / 'nope'}"])
+    assert result.exit_code == 1 and "no such" in result.output and "Traceback" not in result.output
+    assert "exporting" in result.output  # the first model was exported before the second failed
+    assert _serve_folders(tmp) == []

@@ -74,7 +74,7 @@ def test_bad_sample_requests(saved):
         g.sample(2, output="jpeg")
     points = ganzoo.create("mlp", z_dim=4)
     assert points.sample(3, seed=0).shape == (3, 2)
-    with pytest.raises(ValueError, match="needs an image generator"):
+    with pytest.raises(ValueError, match="needs an image model"):
         points.sample(3, output="pil")
 
 

@@ -63,9 +63,12 @@ def test_loss_settings_reach_the_optimiser():
         **MLP_TINY,
     )
     state = calls[-1]
-    assert isinstance(state.opt_d, torch.optim.RMSprop) and state.opt_d.param_groups[0]["lr"] == 5e-5
+    assert (
+        isinstance(state.optimizers["discriminator"], torch.optim.RMSprop)
+        and state.optimizers["discriminator"].param_groups[0]["lr"] == 5e-5
+    )
     assert state.batches.position == 3 * 5 * 8  # 5 critic batches per generator step
-    assert max(p.abs().max().item() for p in state.discriminator.parameters()) <= 0.01
+    assert max(p.abs().max().item() for p in state.modules["discriminator"].parameters()) <= 0.01
     state = []
     ganzoo.train(
         "mlp",
@@ -78,7 +81,7 @@ def test_loss_settings_reach_the_optimiser():
         log_every=1,
         **MLP_TINY,
     )
-    assert state[0].opt_g.param_groups[0]["betas"] == (0.0, 0.9)
+    assert state[0].optimizers["generator"].param_groups[0]["betas"] == (0.0, 0.9)
 
 
 def test_same_seed_same_run_other_seed_other_run():
@@ -215,7 +218,7 @@ def test_ema_follows_the_generator():
         callbacks=[lambda step, m, s: states.append(s)],
         **MLP_TINY,
     )
-    live = states[-1].generator.state_dict()
+    live = states[-1].modules["generator"].state_dict()
     ema = g.module.state_dict()
     assert not _equal(live, ema)
     assert all(torch.allclose(live[k], ema[k], atol=0.05) for k in live)
@@ -417,7 +420,7 @@ def test_linear_lr_decay_follows_the_step_and_resumes_exactly(tmp_path):
     """lr_decay='linear': step k (1-based) runs at lr * (1 - (k - 1) / steps), through a resume as in one go."""
     seen = []
     kw = dict(lr=1e-3, lr_decay="linear", batch_size=16, hidden=16, layers=2, progress=False, log_every=1)
-    grab = [lambda step, metrics, state: seen.append((step, state.opt_g.param_groups[0]["lr"]))]
+    grab = [lambda step, metrics, state: seen.append((step, state.optimizers["generator"].param_groups[0]["lr"]))]
     whole = ganzoo.train("mlp", "ring-8", steps=4, callbacks=grab, **kw)
     assert [lr for _, lr in seen] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
     assert whole.training["lr"] == 1e-3 and whole.training["lr_decay"] == "linear"
@@ -442,7 +445,7 @@ def test_lr_decay_start_holds_the_rate_then_falls_linearly(tmp_path):
     another start is refused, and a start without linear decay or outside [0, steps) is an error."""
     seen = []
     kw = dict(lr=1e-3, lr_decay="linear", batch_size=16, hidden=16, layers=2, progress=False, log_every=1)
-    grab = [lambda step, metrics, state: seen.append(state.opt_d.param_groups[0]["lr"])]
+    grab = [lambda step, metrics, state: seen.append(state.optimizers["discriminator"].param_groups[0]["lr"])]
     g = ganzoo.train("mlp", "ring-8", steps=6, lr_decay_start=2, callbacks=grab, out_dir=tmp_path, **kw)
     assert seen == pytest.approx([1e-3, 1e-3, 1e-3, 7.5e-4, 5e-4, 2.5e-4])
     assert g.training["lr_decay_start"] == 2

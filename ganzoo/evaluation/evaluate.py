@@ -1,4 +1,4 @@
-"""Evaluation: ``ganzoo.evaluate(generator, data, metrics=[...])`` and the metric protocol that plugins implement.
+"""``ganzoo.evaluate(generator, data, metrics=[...])``: draw samples, compute what the metrics need, run them.
 
 ``evaluate`` draws ``n`` samples from the generator (seeded, so the same call gives the same numbers), takes the
 reference samples from ``data`` (a registered data set, a ``.npz`` file, an image folder or a ``Dataset``),
@@ -8,221 +8,33 @@ numbers were measured: sample counts, the reference split and its hash, the feat
 sha256, the resizing, the seeds. Reference features are cached on disk (``$GANZOO_CACHE`` or
 ``~/.cache/ganzoo``), keyed by the reference data's hash, the extractor's weights and the resizing.
 
-Metrics are plugins (``register_metrics``): a class built as ``metric_class(**options)`` that subclasses
-``Metric`` (or follows its protocol): ``needs`` (which of ``samples``, ``features``, ``logits``), ``splits``
-(``generated``, ``reference``, ``heldout``), ``update(batch, split)``, ``compute() -> dict`` of JSON numbers,
-and optionally ``figures() -> {name: uint8 HxWxC image}`` and a ``headline`` key for model cards.
+The metric protocol is in ``protocol``, the extractors in ``extractors``, the cache in ``cache`` and the
+headline numbers for cards and tables in ``summary``.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import EvaluationError
+from ganzoo.evaluation.cache import _cached_features, cache_dir, tensor_sha256
+from ganzoo.evaluation.extractors import make_extractor
+from ganzoo.evaluation.protocol import Batch, EvalContext
 from ganzoo.fileio import atomic_path, write_json
+from ganzoo.version import __version__
 
-if TYPE_CHECKING:  # torch is imported where it is used: plugin modules import this one and must stay cheap
+if TYPE_CHECKING:  # torch is imported where it is used: plugin modules import this package and must stay cheap
     import torch
 
-SPLITS = ("generated", "reference", "heldout")
-NEEDS = ("samples", "features", "logits")
 IMAGE_METRICS = ("fid", "kid", "precision-recall")
 POINT_METRICS = ("mode-coverage", "precision-recall", "moments")
-
-
-class EvaluationError(GanzooError, ValueError):
-    """The evaluation cannot be run as asked: too few samples, mismatched shapes, a missing split."""
-
-
-# -- the metric protocol ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Batch:
-    """What a metric receives for one split: samples, and features / logits when it asked for them.
-
-    ``samples`` are uint8 images ``(N, C, H, W)`` (generated images are quantised exactly like real ones) or
-    float samples ``(N, ...)`` for non-image generators. ``features`` and ``logits`` are float64 ``(N, D)``.
-    """
-
-    samples: torch.Tensor
-    features: np.ndarray | None = None
-    logits: np.ndarray | None = None
-
-    @property
-    def is_image(self) -> bool:
-        """Whether the samples are uint8 images."""
-        return str(self.samples.dtype) == "torch.uint8"
-
-
-@dataclass
-class EvalContext:
-    """What ``evaluate`` knows beyond the samples, handed to each metric by ``bind`` before any update."""
-
-    dataset: str = ""  # the data argument as text ("ring-8", a path)
-    sample_shape: tuple[int, ...] = ()
-    is_image: bool = False
-    seed: int = 0
-    extractor: dict[str, Any] = field(default_factory=dict)
-    generator: Any = None  # the ganzoo.Generator (for metrics that look inside it), or None
-    counts: dict[str, int] = field(default_factory=dict)  # samples per split
-    feature_dim: int | None = None  # the extractor's feature size, when features are computed
-
-
-class Metric:
-    """Base class of metrics: collects each split's batches; subclasses implement ``compute``.
-
-    Class attributes (instances may override them from their options): ``needs``, what each batch must carry
-    (``samples``, ``features``, ``logits``); ``splits``, the sets the metric reads (``generated``, ``reference``
-    = the data, ``heldout`` = real samples the generator never saw); ``headline``, the key of ``compute()``'s
-    main number (for model cards and tables).
-    """
-
-    needs: ClassVar[frozenset[str]] = frozenset({"features"})
-    splits: ClassVar[tuple[str, ...]] = ("generated", "reference")
-    headline: ClassVar[str | None] = None
-
-    def __init__(self) -> None:
-        self.context = EvalContext()
-        self._batches: dict[str, list[Batch]] = {}
-
-    def bind(self, context: EvalContext) -> None:
-        """Receive the evaluation's context (called once, before the first ``update``)."""
-        self.context = context
-
-    def update(self, batch: Batch, split: str) -> None:
-        """Add a batch of the ``split`` set (batches of a split are concatenated)."""
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        self._batches.setdefault(split, []).append(batch)
-
-    def compute(self) -> dict[str, Any]:
-        """The metric's numbers (JSON-ready: floats, ints, lists, short strings)."""
-        raise NotImplementedError
-
-    def figures(self) -> dict[str, np.ndarray]:
-        """Optional pictures (uint8 ``(H, W, C)``), saved beside the JSON result as PNG."""
-        return {}
-
-    # helpers for compute()
-    def _require(self, split: str) -> list[Batch]:
-        batches = self._batches.get(split)
-        if not batches:
-            name = type(self).__name__
-            raise EvaluationError(f"{name} needs the {split!r} set; it received none")
-        return batches
-
-    def features(self, split: str) -> np.ndarray:
-        """All features of ``split``, float64 ``(N, D)``."""
-        parts = [b.features for b in self._require(split)]
-        if any(p is None for p in parts):
-            raise EvaluationError(f"{type(self).__name__} received no features; declare 'features' in needs")
-        return np.concatenate(parts)
-
-    def samples(self, split: str) -> torch.Tensor:
-        """All samples of ``split`` (uint8 images or float samples)."""
-        import torch
-
-        return torch.cat([b.samples for b in self._require(split)])
-
-    def logits(self, split: str) -> np.ndarray:
-        """All logits of ``split``, float64 ``(N, classes)``."""
-        parts = [b.logits for b in self._require(split)]
-        if any(p is None for p in parts):
-            raise EvaluationError(f"{type(self).__name__} received no logits; declare 'logits' in needs")
-        return np.concatenate(parts)
-
-
-# -- feature extractors ----------------------------------------------------------------------------------------
-
-
-class PixelExtractor:
-    """Samples as their own features: flattened images scaled to [-1, 1], or flattened float samples."""
-
-    cacheable = False
-    resize = "none"
-
-    def describe(self) -> dict[str, Any]:
-        """The protocol's description."""
-        return {"name": "pixels", "resize": self.resize}
-
-    def features(self, samples: torch.Tensor, *, label: str = "") -> np.ndarray:
-        """``(N, ...)`` samples -> float64 ``(N, D)`` (fast: no progress bar, ``label`` is ignored)."""
-        import torch
-
-        x = samples.reshape(len(samples), -1).double()
-        if samples.dtype == torch.uint8:
-            x = x / 127.5 - 1.0
-        return x.numpy()
-
-
-class InceptionExtractor:
-    """Pool3 features (and logits) of the FID Inception network, loaded on first use."""
-
-    cacheable = True
-
-    def __init__(
-        self,
-        *,
-        weights: str | os.PathLike | None = None,
-        device: Any = None,
-        download: bool = False,
-        batch_size: int = 50,
-        progress: bool = False,
-    ) -> None:
-        from ganzoo.evaluation.inception import RESIZE
-
-        self.weights, self.device, self.download, self.batch_size = weights, device or "cpu", download, batch_size
-        self.progress = progress
-        self.resize = RESIZE
-        self._model: Any = None
-
-    @property
-    def model(self) -> Any:
-        """The loaded ``InceptionModel``."""
-        if self._model is None:
-            from ganzoo.evaluation.inception import load_inception
-
-            self._model = load_inception(self.weights, device=self.device, download=self.download)
-        return self._model
-
-    def describe(self) -> dict[str, Any]:
-        """The protocol's description, with the weights' sha256."""
-        return {**self.model.describe(), "resize": self.resize}
-
-    def features(self, samples: torch.Tensor, *, logits: bool = False, label: str = "") -> Any:
-        """uint8 images -> float64 features (and logits) as numpy arrays (``label`` names the progress bar)."""
-        import torch
-
-        if samples.dtype != torch.uint8 or samples.ndim != 4:
-            raise EvaluationError(
-                f"the Inception extractor takes images; these samples have shape {tuple(samples.shape[1:])}. "
-                "Use extractor='pixels' for non-image generators."
-            )
-        bar = f"Inception features{': ' + label if label else ''}" if self.progress else None
-        out = self.model(samples, logits=logits, batch_size=self.batch_size, progress=bar)
-        return (out[0].numpy(), out[1].numpy()) if logits else out.numpy()
-
-
-def make_extractor(name: str | None, *, is_image: bool, **options: Any) -> InceptionExtractor | PixelExtractor:
-    """``"inception"`` (default for images) or ``"pixels"`` (default for other samples)."""
-    name = name or ("inception" if is_image else "pixels")
-    if name == "inception":
-        if not is_image:
-            raise EvaluationError("the Inception extractor needs image samples; use extractor='pixels'")
-        return InceptionExtractor(**options)
-    if name == "pixels":
-        return PixelExtractor()
-    raise EvaluationError(f"unknown feature extractor {name!r}; choose 'inception' or 'pixels'")
 
 
 # -- samples: generated, reference, held out -------------------------------------------------------------------
@@ -264,13 +76,6 @@ def _load_data(data: Any, options: dict[str, Any]) -> tuple[torch.Tensor, str]:
     return dataset_samples(dataset), description
 
 
-def tensor_sha256(x: torch.Tensor) -> str:
-    """sha256 of a tensor's dtype, shape and bytes (identifies a reference set)."""
-    digest = hashlib.sha256(f"{x.dtype}{tuple(x.shape)}".encode())
-    digest.update(np.ascontiguousarray(x.numpy()).tobytes())
-    return digest.hexdigest()
-
-
 def _check_shapes(generated: torch.Tensor, real: torch.Tensor, what: str) -> None:
     if generated.shape[1:] == real.shape[1:] and generated.dtype == real.dtype:
         return
@@ -285,38 +90,6 @@ def _check_shapes(generated: torch.Tensor, real: torch.Tensor, what: str) -> Non
         f"the generator makes samples of shape {tuple(generated.shape[1:])} but the {what} samples have shape "
         f"{tuple(real.shape[1:])}.{hint}"
     )
-
-
-# -- the reference-feature cache -------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """``$GANZOO_CACHE`` or ``~/.cache/ganzoo`` (reference features live in its ``reference-features/``)."""
-    return Path(os.environ.get("GANZOO_CACHE") or Path.home() / ".cache" / "ganzoo").expanduser()
-
-
-def _cached_features(
-    extractor: Any, samples: torch.Tensor, data_sha: str, folder: Path | None, label: str
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Features of a real set, from the cache when the same data and extractor were seen before."""
-    info: dict[str, Any] = {"cache": None, "cache_hit": False}
-    if folder is None or not extractor.cacheable:
-        features = extractor.features(samples, label=label)
-    else:
-        description = extractor.describe()
-        key_text = json.dumps({"data": data_sha, "extractor": description}, sort_keys=True)
-        key = hashlib.sha256(key_text.encode()).hexdigest()[:32]
-        path = folder / "reference-features" / f"{key}.npy"
-        if path.is_file():
-            features = np.load(path, allow_pickle=False)  # plain arrays only
-            info["cache_hit"] = True
-        else:
-            features = extractor.features(samples, label=label)
-            with atomic_path(path) as tmp, open(tmp, "wb") as f:
-                np.save(f, features, allow_pickle=False)
-        info["cache"] = str(path)
-    info["sha256"] = hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
-    return features, info
 
 
 # -- evaluate ----------------------------------------------------------------------------------------------------
@@ -422,7 +195,6 @@ def evaluate(
     Returns:
         ``{"metrics": {name: {...}}, "protocol": {...}, "figures": {"metric/name": path}}``.
     """
-    from ganzoo import __version__
     from ganzoo.models.generator import Generator
 
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -573,78 +345,3 @@ def _save_png(image: np.ndarray, path: Path) -> None:
     picture = Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
     with atomic_path(path) as tmp:
         picture.save(tmp, format="PNG")
-
-
-def headline_metrics(result: dict[str, Any]) -> dict[str, float]:
-    """The main number of each metric in a result (``{"fid": 41.2, "kid": 0.031, ...}``), for cards and tables."""
-    from ganzoo.host.manager import get_registry
-
-    registry = get_registry()
-    out: dict[str, float] = {}
-    for name, values in result["metrics"].items():
-        entry = registry.metrics.get(name)
-        key = getattr(entry.metric_class, "headline", None) if entry else None
-        if key and isinstance(values.get(key), (int, float)):
-            out[name if key == name else f"{name}/{key}"] = _number(values[key])
-    return out
-
-
-def _number(value: float) -> float:
-    """A whole count stays an int (25 modes), anything else becomes a float."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
-
-
-# How cards name the numbers they show; other metrics appear under their own names.
-CARD_LABELS = {
-    "fid": "FID",
-    "kid": "KID",
-    "inception-score": "Inception score",
-    "precision-recall/precision": "precision",
-    "precision-recall/recall": "recall",
-    "mode-coverage/modes": "modes covered",
-    "mode-coverage/high_quality": "high-quality samples",
-    "memorisation/copy_fraction": "copies of training images",
-}
-# Numbers shown besides each metric's headline (recall goes with precision, the high-quality share with modes).
-SUMMARY_EXTRAS = {"precision-recall": ("recall",), "mode-coverage": ("high_quality",)}
-
-
-def summary_metrics(result: dict[str, Any]) -> dict[str, float]:
-    """The headline numbers plus the few that go with them (recall, high-quality share): what the CLI prints
-    and a model card shows."""
-    numbers: dict[str, float] = {}
-    for name, value in headline_metrics(result).items():
-        numbers[name] = value
-        metric = name.split("/")[0]
-        for key in SUMMARY_EXTRAS.get(metric, ()):  # each extra right after its metric's headline
-            extra = result["metrics"][metric].get(key)
-            if isinstance(extra, (int, float)):
-                numbers[f"{metric}/{key}"] = _number(extra)
-    return numbers
-
-
-def card_metrics(
-    result: dict[str, Any], *, dataset: str = "", dataset_name: str = "", only: Sequence[str] | None = None
-) -> list[Any]:
-    """``ganzoo.hub.cards.Metric`` records for a model card's table and ``model-index`` (hub issue).
-
-    ``only``: keep just these names (``["fid", "kid", "precision-recall/precision"]``).
-    """
-    from ganzoo.hub.cards import Metric as CardMetric
-
-    p = result["protocol"]
-    weights = p["extractor"].get("weights_sha256", "")
-    how = (
-        f"{p['n_generated']} generated vs {p['n_reference']} reference samples ({p['reference']['split']}); "
-        f"{p['extractor'].get('name', 'no extractor')}"
-        + (f" (weights sha256 {weights[:12]}…)" if weights else "")
-        + f"; seed {p['seeds']['latents']}; ganzoo {p['ganzoo_version']}"
-    )
-    numbers = summary_metrics(result)
-    return [
-        CardMetric(
-            name=name, value=value, how=how, dataset=dataset, dataset_name=dataset_name, label=CARD_LABELS.get(name, "")
-        )
-        for name, value in numbers.items()
-        if only is None or name in only
-    ]

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import InceptionWeightsError
 from ganzoo.fileio import sha256_file
 
 FEATURE_DIM = 2048
@@ -50,10 +50,6 @@ HOW_TO_GET = (
     "or pass download=True on a machine with a network."
 )
 RESIZE = "bilinear to 299x299 (torch, align_corners=False, no antialias) from float [0, 255]; then (x - 128) / 128"
-
-
-class InceptionWeightsError(GanzooError, FileNotFoundError):
-    """The FID Inception weights are missing, corrupt, or not the 2015-12-05 network."""
 
 
 # -- the network (torchvision's Inception3 layout and parameter names, FID's pooling) --------------------------

@@ -32,6 +32,7 @@ DEFAULT_PLUGINS = {
     "dcgan": "ganzoo.plugins.dcgan",
     "mlp": "ganzoo.plugins.mlp",
     "losses": "ganzoo.plugins.losses",
+    "methods": "ganzoo.plugins.methods",
     "datasets": "ganzoo.plugins.datasets",
     "exporters": "ganzoo.exporters",
     "zoo": "ganzoo.plugins.zoo",

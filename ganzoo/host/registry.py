@@ -21,22 +21,48 @@ TASKS = ("unconditional", "class-conditional", "image-to-image")
 
 @dataclass(frozen=True)
 class Architecture:
-    """A GAN family: generator and discriminator classes built from one config dataclass."""
+    """A GAN family's networks by role (``generator``, ``discriminator``; CycleGAN: ``g_ab``, ``g_ba``, ``d_a``,
+    ``d_b``), all built as ``cls(config)`` from one config dataclass, and the method that trains them by default."""
 
     name: str
-    generator: type
-    discriminator: type
+    networks: dict[str, type]
     config: type[GeneratorConfig]
     task: str = "unconditional"
+    default_method: str = "adversarial"
     default_loss: str = "non-saturating"
     tiny: dict[str, Any] = field(default_factory=dict)
-    training_step: type | None = None
     description: str = ""
     plugin: str = ""
 
     def make_config(self, **overrides: Any) -> GeneratorConfig:
         """Build this architecture's config from keyword overrides, rejecting unknown keys by name."""
         return self.config.from_dict(overrides, source=f"architecture {self.name!r}")
+
+    def network(self, role: str) -> type:
+        """The class of the network playing ``role``; an unknown role names the ones there are."""
+        if role not in self.networks:
+            raise UnknownNameError(f"{self.name} network role", role, self.networks, "")
+        return self.networks[role]
+
+    @property
+    def generator(self) -> type:
+        """The ``generator`` role's class (the network most families publish)."""
+        return self.network("generator")
+
+    @property
+    def discriminator(self) -> type:
+        """The ``discriminator`` role's class."""
+        return self.network("discriminator")
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A training method: how one iteration updates an architecture's networks (``ganzoo.TrainingMethod``)."""
+
+    name: str
+    method_class: type
+    description: str = ""
+    plugin: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,34 +134,47 @@ class DatasetEntry:
 
 def _architecture(
     name: str,
-    generator: type,
-    discriminator: type,
+    generator: type | None = None,
+    discriminator: type | None = None,
     *,
     config: type[GeneratorConfig],
+    networks: dict[str, type] | None = None,
     task: str = "unconditional",
+    default_method: str = "adversarial",
     default_loss: str = "non-saturating",
     tiny: dict[str, Any] | None = None,
-    training_step: type | None = None,
     description: str = "",
+    training_step: Any = None,
 ) -> Architecture:
+    if training_step is not None:
+        raise TypeError(
+            f"architecture {name!r}: training_step= is gone; register a ganzoo.TrainingMethod through the "
+            "register_methods hook and name it with default_method="
+        )
+    roles = dict(networks or {})
     for role, cls in (("generator", generator), ("discriminator", discriminator)):
+        if cls is not None:
+            if role in roles:
+                raise TypeError(f"architecture {name!r}: {role} is given twice (positionally and in networks=)")
+            roles[role] = cls
+    if not roles:
+        raise TypeError(f"architecture {name!r}: register its networks: generator, discriminator or networks={{...}}")
+    for role, cls in roles.items():
         if not inspect.isclass(cls):
-            raise TypeError(f"architecture {name!r}: {role} must be an nn.Module class, got {cls!r}")
+            raise TypeError(f"architecture {name!r}: network {role!r} must be an nn.Module class, got {cls!r}")
     if not (dataclasses.is_dataclass(config) and issubclass(config, GeneratorConfig)):
         raise TypeError(f"architecture {name!r}: config must be a dataclass subclassing ganzoo.GeneratorConfig")
     if task not in TASKS:
         raise ValueError(f"architecture {name!r}: task must be one of {TASKS}, got {task!r}")
-    return Architecture(
-        name,
-        generator,
-        discriminator,
-        config,
-        task,
-        default_loss,
-        dict(tiny or {}),
-        training_step,
-        description,
-    )
+    return Architecture(name, roles, config, task, default_method, default_loss, dict(tiny or {}), description)
+
+
+def _method(name: str, method_class: type, *, description: str = "") -> MethodEntry:
+    from ganzoo.training.method import TrainingMethod
+
+    if not (inspect.isclass(method_class) and issubclass(method_class, TrainingMethod)):
+        raise TypeError(f"method {name!r}: register a subclass of ganzoo.TrainingMethod, got {method_class!r}")
+    return MethodEntry(name, method_class, description or (inspect.getdoc(method_class) or "").split("\n")[0])
 
 
 def _loss(name: str, loss_class: type, *, description: str = "") -> LossEntry:
@@ -202,6 +241,7 @@ def _dataset(
 # hook name -> (kind used in messages, attribute on Registry, record builder)
 HOOKS: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "register_architectures": ("architecture", "architectures", _architecture),
+    "register_methods": ("method", "methods", _method),
     "register_losses": ("loss", "losses", _loss),
     "register_pretrained": ("zoo model", "pretrained", _pretrained),
     "register_exporters": ("exporter", "exporters", _exporter),
@@ -215,6 +255,7 @@ class Registry:
     """Everything the loaded plugins registered, by kind and name."""
 
     architectures: dict[str, Architecture] = field(default_factory=dict)
+    methods: dict[str, MethodEntry] = field(default_factory=dict)
     losses: dict[str, LossEntry] = field(default_factory=dict)
     pretrained: dict[str, Pretrained] = field(default_factory=dict)
     exporters: dict[str, Exporter] = field(default_factory=dict)

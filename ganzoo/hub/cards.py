@@ -79,7 +79,7 @@ def render_card(
     """Render the model card of ``generator`` (metadata block + usage, config, training, data, metrics)."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    from ganzoo import __version__
+    from ganzoo.version import __version__
 
     info = info or CardInfo()
     name = info.model_name or (repo_id.split("/")[-1] if repo_id else generator.architecture)

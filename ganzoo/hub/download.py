@@ -16,17 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganzoo.errors import GanzooError, ModelFileError
+from ganzoo.errors import HubError, ModelFileError
 from ganzoo.fileio import sha256_file
 
 HUB_PREFIX = "hf-hub:"
 FILES = ("config.json", "model.safetensors")
 OPTIONAL_FILES = ("README.md", "samples.png")
 PREFLIGHT_TIMEOUT = float(os.environ.get("GANZOO_HUB_TIMEOUT", "5"))
-
-
-class HubError(GanzooError, OSError):
-    """The Hub (or its cache) cannot give us the files: no network, unknown repo, revision or file."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class HubName:
 
 def library_version() -> str:
     """ganzoo's version, sent with every Hub request (``library_name="ganzoo"``)."""
-    from ganzoo import __version__
+    from ganzoo.version import __version__
 
     return __version__
 

@@ -5,11 +5,13 @@ Uploads are ``HfApi.create_repo(exist_ok=True)`` + ``upload_folder``.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, HubError
 from ganzoo.hub.download import HubName, library_version
 
 if TYPE_CHECKING:
@@ -33,6 +35,9 @@ def push(
     from ``model_cards/`` unless the folder has one), and ``model.onnx`` and ``samples.png`` when they can be made
     (ONNX needs the ``[cpu]`` or ``[gpu]`` extra). The token comes from the usual places (``HF_TOKEN``, ``hf auth
     login``) unless given. ``card`` may be the path of a ready model card to upload as ``README.md``.
+
+    The repo is created first, so a missing network, a wrong ``HF_ENDPOINT`` or a bad token is a ``HubError``
+    within seconds, before the ONNX export and the sample grid are made.
     """
     import shutil
 
@@ -42,27 +47,72 @@ def push(
     from ganzoo.models.generator import Generator
 
     name = HubName.parse(repo_id)
+    source = None if isinstance(generator_or_folder, Generator) else Path(generator_or_folder)
+    generator = generator_or_folder if source is None else load_folder(source)  # a bad folder fails before the Hub
+    api = HfApi(token=token, library_name="ganzoo", library_version=library_version())
+    with hub_errors("creating the repo", name.repo_id, api.endpoint):
+        api.create_repo(name.repo_id, repo_type="model", private=private, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as tmp:
         staging = Path(tmp) / "model"
-        if isinstance(generator_or_folder, Generator):
-            generator = generator_or_folder
+        if source is None:
             save(generator, staging)
         else:
-            source = Path(generator_or_folder)
-            generator = load_folder(source)
             shutil.copytree(source, staging, ignore=shutil.ignore_patterns("checkpoint*", "progress", "*.csv"))
         if isinstance(card, (str, Path)):
             shutil.copyfile(card, staging / "README.md")
         _complete_folder(generator, staging, name.repo_id, card=bool(card), onnx=onnx, samples=samples)
-        api = HfApi(token=token, library_name="ganzoo", library_version=library_version())
-        api.create_repo(name.repo_id, repo_type="model", private=private, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=name.repo_id,
-            folder_path=str(staging),
-            repo_type="model",
-            commit_message=commit_message or f"Upload {generator.architecture} generator with ganzoo",
-        )
+        with hub_errors("uploading to", name.repo_id, api.endpoint):
+            commit = api.upload_folder(
+                repo_id=name.repo_id,
+                folder_path=str(staging),
+                repo_type="model",
+                commit_message=commit_message or f"Upload {generator.architecture} generator with ganzoo",
+            )
     return str(getattr(commit, "commit_url", commit))
+
+
+@contextlib.contextmanager
+def hub_errors(action: str, repo_id: str, endpoint: str) -> Iterator[None]:
+    """Turn huggingface_hub's HTTP and transport errors inside the block into one-line ``HubError``s.
+
+    Each names the action, the repo and the endpoint, and says what to check (network, ``HF_ENDPOINT``, token).
+    """
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        yield
+    except OfflineModeIsEnabled as exc:
+        raise HubError(
+            f"{action} {repo_id} on {endpoint}: HF_HUB_OFFLINE is set, so nothing can be uploaded; unset it and try "
+            "again"
+        ) from exc
+    except HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            hint = (
+                "check your token: log in with `hf auth login`, set HF_TOKEN or pass --token, with write access "
+                f"to {repo_id.split('/')[0]!r}"
+            )
+        else:
+            hint = "check the repo id, HF_ENDPOINT and your token (HF_TOKEN or `hf auth login`)"
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HubError(f"{action} {repo_id} on {endpoint} failed (HTTP {status}): {detail}. {hint}") from exc
+    except Exception as exc:
+        if not _is_transport_error(exc):
+            raise
+        raise HubError(
+            f"{action} {repo_id}: the Hub at {endpoint} could not be reached ({type(exc).__name__}: {exc}). Check "
+            "the network, HF_ENDPOINT (unset it for huggingface.co) and your token (HF_TOKEN or `hf auth login`), "
+            "then try again."
+        ) from exc
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """A connection, DNS or timeout error of the HTTP client (httpx, requests) or the OS, not a bug of ours."""
+    clients = {"httpx", "httpx2", "httpcore", "requests", "urllib3"}
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__module__.split(".")[0] in clients for cls in type(exc).__mro__)
 
 
 def _complete_folder(

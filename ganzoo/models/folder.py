@@ -1,8 +1,10 @@
-"""The on-disk format of a generator: a Hub-style folder with ``config.json`` and ``model.safetensors``.
+"""The on-disk format of a model: a Hub-style folder with ``config.json`` and ``model.safetensors``.
 
-``config.json`` names the architecture (so ``load`` can pick the class before reading weights), its config, the
-plugin that provided it and the ganzoo version. ``model.safetensors`` holds the (EMA) generator weights and is
-loaded strictly: a missing, extra or mis-shaped tensor is an error, never silently ignored.
+``config.json`` names the architecture (so ``load`` can pick the class before reading weights), its task, the
+published roles, the config, the input spec, the plugin that provided it and the ganzoo version.
+``model.safetensors`` holds the (EMA) weights and is loaded strictly: a missing, extra or mis-shaped tensor is an
+error, never silently ignored. One role's weights are stored under their own names; several roles' (CycleGAN's
+``g_ab`` and ``g_ba``) under ``<role>.<name>``.
 """
 
 from __future__ import annotations
@@ -18,14 +20,21 @@ from safetensors import SafetensorError
 from ganzoo.errors import ModelFileError, UnknownNameError
 from ganzoo.fileio import atomic_path, write_json
 from ganzoo.host.manager import get_host
-from ganzoo.models.generator import Generator
+from ganzoo.models.base import Model
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
-def save(generator: Generator, folder: str | Path, *, dtype: torch.dtype | None = None) -> Path:
-    """Write ``generator`` to ``folder`` as ``config.json`` + ``model.safetensors`` (each file atomically).
+def _weights_module(model: Model) -> torch.nn.Module:
+    """The module whose state dict is the weights file: the one network, or all roles in a ModuleDict."""
+    if len(model.modules) == 1:
+        return model.module
+    return torch.nn.ModuleDict(model.modules)
+
+
+def save(generator: Model, folder: str | Path, *, dtype: torch.dtype | None = None) -> Path:
+    """Write a model to ``folder`` as ``config.json`` + ``model.safetensors`` (each file atomically).
 
     ``dtype=torch.float16`` (or ``bfloat16``) stores the floating-point weights at half size; loading converts
     them back into the module's own dtype.
@@ -40,7 +49,10 @@ def save(generator: Generator, folder: str | Path, *, dtype: torch.dtype | None 
     config = {
         "architecture": generator.architecture,
         "task": generator.task,
+        "roles": list(generator.roles),
         "config": generator.config.to_dict(),
+        "inputs": [spec.to_dict() for spec in generator.inputs],
+        "outputs": [spec.to_dict() for spec in generator.outputs],
         "plugin": {
             "name": plugin.name if plugin else "",
             "distribution": plugin.distribution if plugin else "",
@@ -53,11 +65,11 @@ def save(generator: Generator, folder: str | Path, *, dtype: torch.dtype | None 
     with atomic_path(folder / WEIGHTS_NAME) as tmp:
         metadata = {"format": "pt", "ganzoo": __version__}
         if dtype is None:
-            safetensors.torch.save_model(generator.module, str(tmp), metadata=metadata)
+            safetensors.torch.save_model(_weights_module(generator), str(tmp), metadata=metadata)
         else:
             state = {
                 k: (v.to(dtype) if v.is_floating_point() else v).contiguous()
-                for k, v in generator.module.state_dict().items()
+                for k, v in _weights_module(generator).state_dict().items()
             }
             safetensors.torch.save_file(state, str(tmp), metadata=metadata | {"dtype": str(dtype)})
     write_json(folder / CONFIG_NAME, config)
@@ -81,8 +93,11 @@ def read_config(folder: Path) -> dict[str, Any]:
     return config
 
 
-def load_folder(folder: str | Path, *, device: str | torch.device | None = None) -> Generator:
-    """Load a generator saved with ``save``; strict about weights, clear about what is wrong."""
+def load_folder(folder: str | Path, *, device: str | torch.device | None = None) -> Model:
+    """Load a model saved with ``save`` (a ``Generator`` or ``Translator``, by its task); strict about weights,
+    clear about what is wrong."""
+    from ganzoo.models import published_model
+
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFileError(f"no such generator folder: {folder}")
@@ -101,7 +116,17 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
         raise UnknownNameError("architecture", name, registry.architectures, hint)
     arch = registry.architectures[name]
     cfg = arch.config.from_dict(saved.get("config") or {}, source=str(folder / CONFIG_NAME))
-    module = arch.generator(cfg)
+    roles = saved.get("roles") or ["generator"]  # folders written before roles existed hold one generator
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise ModelFileError(f"{folder / CONFIG_NAME}: 'roles' must be a list of network roles, got {roles!r}")
+    missing = [r for r in roles if r not in arch.networks]
+    if missing:
+        raise ModelFileError(
+            f"{folder / CONFIG_NAME} names network role(s) {missing} that architecture {name!r} does not have "
+            f"(it has {sorted(arch.networks)}); the folder was written by another version of its plugin"
+        )
+    modules = {role: arch.network(role)(cfg) for role in roles}
+    module = modules[roles[0]] if len(roles) == 1 else torch.nn.ModuleDict(modules)
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
         raise ModelFileError(f"{folder} has no {WEIGHTS_NAME}; the folder is incomplete.")
@@ -113,5 +138,5 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
         raise ModelFileError(
             f"{weights} does not match {CONFIG_NAME} (architecture {name!r}, config {cfg}): {exc}"
         ) from exc
-    generator = Generator(module, name, cfg, task=arch.task, training=saved.get("training"))
-    return generator.to(device or "cpu").eval()
+    model = published_model(arch, cfg, modules, training=saved.get("training"))
+    return model.to(device or "cpu").eval()

@@ -10,13 +10,12 @@ from PIL import Image
 from torch import nn
 
 from ganzoo.config import GeneratorConfig
-from ganzoo.sampling import latents, slerp, to_pil, to_uint8
+from ganzoo.models.base import Model, Output
+from ganzoo.sampling import latents, slerp
 
-Output = Literal["tensor", "raw", "pil", "numpy"]
 
-
-class Generator:
-    """A generator network plus its architecture name and config.
+class Generator(Model):
+    """A generator network plus its architecture name and config: latents (and labels) in, samples out.
 
     ``generator(z)`` runs the network. ``sample`` and ``interpolate`` draw reproducible samples from seeds.
     The wrapped ``nn.Module`` is ``generator.module`` (what ``export`` and training use).
@@ -24,46 +23,19 @@ class Generator:
 
     def __init__(
         self,
-        module: nn.Module,
+        module: nn.Module | dict[str, nn.Module],
         architecture: str,
         config: GeneratorConfig,
         *,
         task: str = "unconditional",
         training: dict[str, Any] | None = None,
     ) -> None:
-        self.module = module
-        self.architecture = architecture
-        self.config = config
-        self.task = task
-        self.training = dict(training or {})
-
-    def __repr__(self) -> str:
-        return f"Generator({self.architecture!r}, {self.config!r})"
+        super().__init__(module, architecture, config, task=task, training=training)
 
     @property
     def z_dim(self) -> int:
         """Latent size."""
         return self.config.z_dim
-
-    @property
-    def output_shape(self) -> tuple[int, ...]:
-        """Shape of one sample without the batch axis, e.g. ``(3, 64, 64)``."""
-        return self.config.output_shape
-
-    @property
-    def device(self) -> torch.device:
-        """The device the weights live on."""
-        return next(self.module.parameters()).device
-
-    def to(self, device: str | torch.device) -> Generator:
-        """Move the weights to ``device``; returns self."""
-        self.module.to(device)
-        return self
-
-    def eval(self) -> Generator:
-        """Inference mode for batch norm and dropout; returns self."""
-        self.module.eval()
-        return self
 
     def __call__(self, z: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         return self.module(z, *args, **kwargs)
@@ -96,36 +68,41 @@ class Generator:
                 (uint8 NHWC).
             batch_size: largest batch run at once.
         """
-        if output not in ("tensor", "raw", "pil", "numpy"):
-            raise ValueError(f"output must be 'tensor', 'raw', 'pil' or 'numpy', got {output!r}")
+        self._check_output(output)
         if z is None:
             z = self.latents(n, seed)
         else:
             z = torch.as_tensor(z, dtype=torch.float32, device=self.device)
             if z.ndim != 2 or z.shape[1] != self.z_dim:
                 raise ValueError(f"z must have shape (n, {self.z_dim}), got {tuple(z.shape)}")
-        if self.task == "class-conditional" and labels is None:
-            raise ValueError("this generator is class-conditional: pass labels=(n,) int64 class indices")
-        if output in ("pil", "numpy") and not self.config.is_image:
+        labels = self._labels(labels, z.shape[0])
+        chunks = []
+        for start in range(0, z.shape[0], batch_size):
+            extra = () if labels is None else (labels[start : start + batch_size],)
+            chunks.append((z[start : start + batch_size], *extra))
+        return self._format(self._run(self.module, chunks), output)
+
+    def _labels(self, labels: Any, n: int) -> torch.Tensor | None:
+        """Check class labels against the input spec: required for class-conditional models, in range."""
+        spec = next((s for s in self.inputs if s.kind == "label"), None)
+        if spec is None:
+            if labels is not None:
+                raise ValueError(f"{self.architecture!r} is not class-conditional: drop labels=")
+            return None
+        if labels is None:
             raise ValueError(
-                f"output={output!r} needs an image generator; {self.architecture!r} makes "
-                f"samples of shape {self.output_shape}. Use output='tensor'."
+                f"this generator is class-conditional: pass labels=(n,) int64 class indices in "
+                f"[{spec.value_range[0]}, {spec.value_range[1]}]"
             )
-        was_training = self.module.training
-        self.module.eval()
-        try:
-            chunks = []
-            for start in range(0, z.shape[0], batch_size):
-                extra = () if labels is None else (labels[start : start + batch_size].to(self.device),)
-                chunks.append(self.module(z[start : start + batch_size], *extra))
-            raw = torch.cat(chunks)
-        finally:
-            self.module.train(was_training)
-        if output == "raw" or (output == "tensor" and not self.config.is_image):
-            return raw
-        if output == "tensor":
-            return raw.clamp(-1, 1).add(1).div(2)
-        return to_pil(raw) if output == "pil" else to_uint8(raw)
+        labels = torch.as_tensor(labels, dtype=torch.int64, device=self.device).reshape(-1)
+        if labels.numel() == 1 and n > 1:
+            labels = labels.expand(n)
+        if labels.shape[0] != n:
+            raise ValueError(f"labels has {labels.shape[0]} entries for {n} samples")
+        low, high = spec.value_range
+        if labels.numel() and (labels.min() < low or labels.max() > high):
+            raise ValueError(f"labels must lie in [{low}, {high}], got values up to {int(labels.max())}")
+        return labels
 
     def interpolate(
         self,
@@ -152,9 +129,3 @@ class Generator:
         else:
             raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
         return self.sample(z=z, output=output)
-
-    def save(self, path: str) -> None:
-        """Save as a Hub-format folder (see ``ganzoo.save``)."""
-        from ganzoo.models.folder import save
-
-        save(self, path)

@@ -1,9 +1,13 @@
-"""Resumable training checkpoints as one safetensors file (never pickle).
+"""Resumable training checkpoints as one safetensors file (never pickle), keyed by role.
 
-Tensors: ``generator.*``, ``discriminator.*``, ``ema.*``, optimiser state (``opt_g.<i>.<name>``), RNG states
-(``rng.*``) and the batch sampler's position (``sampler.*``). Everything else (step, configs, optimiser
-hyperparameters) is JSON in the safetensors metadata. The file is written to a temporary name and renamed, so
-a crash mid-write leaves the previous checkpoint intact.
+Format 2 tensors: ``modules.<role>.*`` (every network the method built), ``ema.<role>.*`` (the EMA copies of the
+published roles), ``optim.<name>.<i>.<key>`` (optimiser state), ``method.*`` (the method's own tensors), RNG
+states (``rng.*``) and the batch sampler's position (``sampler.*``). Everything else (step, configs, optimiser
+hyperparameters, EMA counts, the method's JSON state) is JSON in the safetensors metadata. The file is written to
+a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact.
+
+Format 1 (ganzoo 0.1: ``generator.*``, ``discriminator.*``, ``ema.*``, ``opt_g``/``opt_d``) still loads: its
+parts read as roles ``generator`` and ``discriminator`` of the ``adversarial`` method.
 """
 
 from __future__ import annotations
@@ -19,7 +23,16 @@ from safetensors import SafetensorError
 from ganzoo.errors import ModelFileError
 from ganzoo.fileio import atomic_path
 
-FORMAT = "ganzoo-checkpoint-1"
+FORMAT = "ganzoo-checkpoint-2"
+FORMATS = ("ganzoo-checkpoint-1", FORMAT)
+# format 1 prefix -> format 2 prefix
+FORMAT_1_NAMES = {
+    "generator.": "modules.generator.",
+    "discriminator.": "modules.discriminator.",
+    "ema.": "ema.generator.",
+    "opt_g.": "optim.generator.",
+    "opt_d.": "optim.discriminator.",
+}
 
 
 def _optimizer_to_flat(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -46,30 +59,31 @@ def _optimizer_from_flat(prefix: str, tensors: dict[str, torch.Tensor], meta: di
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_checkpoint(path: str | Path, state: Any) -> None:
-    """Write the training state (a ``TrainState``) to ``path`` atomically."""
+def save_checkpoint(path: str | Path, run: Any) -> None:
+    """Write the training state (the loop's ``TrainState``) to ``path`` atomically."""
+    method = run.method
     tensors: dict[str, torch.Tensor] = {}
-    for prefix, module in (
-        ("generator", state.generator),
-        ("discriminator", state.discriminator),
-        ("ema", state.ema.module),
-    ):
-        tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+    for role, module in method.modules.items():
+        tensors.update({f"modules.{role}.{k}": v for k, v in module.state_dict().items()})
+    for role, ema in run.ema.items():
+        tensors.update({f"ema.{role}.{k}": v for k, v in ema.module.state_dict().items()})
     opt_meta = {}
-    for prefix, optimizer in (("opt_g", state.opt_g), ("opt_d", state.opt_d)):
-        flat, opt_meta[prefix] = _optimizer_to_flat(prefix, optimizer)
+    for name, optimizer in method.optimizers.items():
+        flat, opt_meta[name] = _optimizer_to_flat(f"optim.{name}", optimizer)
         tensors.update(flat)
+    tensors.update({f"method.{k}": v for k, v in method.state_dict().items()})
     tensors["rng.torch"] = torch.get_rng_state()
     if torch.cuda.is_available():
         for i, rng in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = rng
-    tensors.update({f"sampler.{k}": v for k, v in state.batches.state_dict().items()})
+    tensors.update({f"sampler.{k}": v for k, v in run.batches.state_dict().items()})
     metadata = {
         "format": FORMAT,
-        "step": str(state.step),
-        "ema_updates": str(state.ema.updates),
-        "train_config": json.dumps(state.config.to_dict()),
+        "step": str(run.step),
+        "ema_updates": json.dumps({role: ema.updates for role, ema in run.ema.items()}),
+        "train_config": json.dumps(run.config.to_dict()),
         "optimizers": json.dumps(opt_meta),
+        "method_state": json.dumps(method.extra_state()),
     }
     # safetensors wants contiguous CPU tensors that share no memory
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
@@ -88,28 +102,61 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except SafetensorError as exc:
         raise ModelFileError(f"checkpoint {path} is corrupt or truncated ({exc})") from exc
-    if metadata.get("format") != FORMAT:
+    if metadata.get("format") not in FORMATS:
         raise ModelFileError(f"{path} is not a ganzoo training checkpoint (format {metadata.get('format')!r})")
+    if metadata["format"] != FORMAT:
+        tensors, metadata = _upgrade_format_1(tensors, metadata)
     return tensors, metadata
 
 
-def load_checkpoint(path: str | Path, state: Any) -> None:
-    """Restore a ``TrainState`` in place from ``path`` (weights strictly, then optimisers, RNGs and sampler)."""
+def _upgrade_format_1(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> tuple[dict, dict[str, str]]:
+    """A format-1 checkpoint in format-2 names: roles ``generator``/``discriminator``, method ``adversarial``."""
+    renamed = {}
+    for key, value in tensors.items():
+        prefix = next((p for p in FORMAT_1_NAMES if key.startswith(p)), None)
+        renamed[FORMAT_1_NAMES[prefix] + key[len(prefix) :] if prefix else key] = value
+    optimizers = json.loads(metadata["optimizers"])
+    config = json.loads(metadata["train_config"])
+    config.setdefault("method", "adversarial")
+    upgraded = {
+        **metadata,
+        "format": FORMAT,
+        "ema_updates": json.dumps({"generator": int(metadata["ema_updates"])}),
+        "optimizers": json.dumps({"generator": optimizers["opt_g"], "discriminator": optimizers["opt_d"]}),
+        "train_config": json.dumps(config),
+        "method_state": "{}",
+    }
+    return renamed, upgraded
+
+
+def load_checkpoint(path: str | Path, run: Any) -> None:
+    """Restore the loop's ``TrainState`` in place from ``path``: weights strictly by role, EMA copies, optimisers,
+    the method's own state, RNGs and the sampler position."""
     tensors, metadata = read_checkpoint(path)
 
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
-    state.generator.load_state_dict(part("generator"), strict=True)
-    state.discriminator.load_state_dict(part("discriminator"), strict=True)
-    state.ema.module.load_state_dict(part("ema"), strict=True)
-    state.ema.updates = int(metadata["ema_updates"])
+    method = run.method
+    saved_roles = {k.split(".")[1] for k in tensors if k.startswith("modules.")}
+    if saved_roles != set(method.modules):
+        raise ModelFileError(
+            f"{path} holds networks {sorted(saved_roles)} but this run builds {sorted(method.modules)}; "
+            "resume with the method and architecture that wrote it"
+        )
+    for role, module in method.modules.items():
+        module.load_state_dict(part(f"modules.{role}"), strict=True)
+    updates = json.loads(metadata["ema_updates"])
+    for role, ema in run.ema.items():
+        ema.module.load_state_dict(part(f"ema.{role}"), strict=True)
+        ema.updates = int(updates[role])
     opt_meta = json.loads(metadata["optimizers"])
-    state.opt_g.load_state_dict(_optimizer_from_flat("opt_g", tensors, opt_meta["opt_g"]))
-    state.opt_d.load_state_dict(_optimizer_from_flat("opt_d", tensors, opt_meta["opt_d"]))
+    for name, optimizer in method.optimizers.items():
+        optimizer.load_state_dict(_optimizer_from_flat(f"optim.{name}", tensors, opt_meta[name]))
+    method.load_state_dict(part("method"), json.loads(metadata.get("method_state") or "{}"))
     torch.set_rng_state(tensors["rng.torch"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)
-    state.batches.load_state_dict(part("sampler"))
-    state.step = int(metadata["step"])
+    run.batches.load_state_dict(part("sampler"))
+    run.step = int(metadata["step"])
