@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     generator.eval()
     work = Path(tempfile.mkdtemp(prefix="ganzoo-bench-"))
     folder = work / "model"
-    generator.save(folder)
+    ganzoo.save(generator, folder)
     onnx_path = export_onnx(generator, work / "model.onnx").path
     og = OnnxGenerator(onnx_path, providers=["cpu"])
     flops = forward_flops_per_image(generator)

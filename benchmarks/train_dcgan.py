@@ -45,8 +45,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import ganzoo
-from ganzoo import training
 from ganzoo.data import InMemoryData, resolve_data
+from ganzoo.training import optim
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "datasets" / "celeba64" / "celeba64_uint8.npz"
@@ -260,11 +260,11 @@ def num_threads(n: int | None) -> Iterator[int]:
 
 @contextlib.contextmanager
 def fused_adam(enabled: bool) -> Iterator[None]:
-    """Prototype of a one-line change in ganzoo.training._make_optimizer: ``Adam(..., fused=True)``."""
+    """Prototype of a one-line change in ganzoo.training.optim.make_optimizer: ``Adam(..., fused=True)``."""
     if not enabled:
         yield
         return
-    original = training._make_optimizer
+    original = optim.make_optimizer
 
     def make_optimizer(params: Any, settings: dict[str, Any], lr: float | None, betas: Any) -> torch.optim.Optimizer:
         if settings.get("name", "adam") != "adam":
@@ -272,11 +272,11 @@ def fused_adam(enabled: bool) -> Iterator[None]:
         lr = lr if lr is not None else settings.get("lr", LR)
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas or settings.get("betas", BETAS)), fused=True)
 
-    training._make_optimizer = make_optimizer
+    optim.make_optimizer = make_optimizer
     try:
         yield
     finally:
-        training._make_optimizer = original
+        optim.make_optimizer = original
 
 
 class StepTimer:

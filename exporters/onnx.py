@@ -1,16 +1,21 @@
-"""Export a generator to one self-contained ONNX file, checked and parity-tested on the way out.
+"""Export a model (a ``Generator`` or one direction of a ``Translator``) to one self-contained ONNX file, checked
+and parity-tested on the way out.
 
-The file's interface is fixed so that every runtime (``OnnxGenerator``, ``ganzoo serve``, Triton) can drive any
-generator from its metadata alone:
+The file's interface comes from the model's input spec (``model.inputs`` / ``model.outputs``, see
+``ganzoo.config.InputSpec``), so every runtime (``OnnxGenerator``, ``OnnxTranslator``, ``ganzoo serve``, Triton) can
+drive any model from its metadata alone:
 
-- inputs: ``z`` float32 ``(N, z_dim)``; class-conditional models add ``labels`` int64 ``(N,)``;
-- output: ``images`` float32 NCHW in [-1, 1] (``uint8=True``: uint8 NHWC in [0, 255], converted in the graph);
-  generators of non-image samples (the 2-D MLP) name their output ``samples``;
-- the batch axis is dynamic;
-- ``metadata_props`` describe the model (architecture, z_dim, task, image size, output range, versions).
+- inputs, in spec order: ``z`` float32 ``(N, z_dim)``; class-conditional models add ``labels`` int64 ``(N,)``;
+  translators take ``images`` float32 ``(N, C, H, W)`` in [-1, 1];
+- output: ``images`` float32 NCHW in [-1, 1] (``uint8=True``: uint8 NHWC in [0, 255], converted in the graph),
+  ``images_out`` for translators (ONNX names must be unique: ``images`` is their input);
+  models of non-image samples (the 2-D MLP) name their output ``samples``;
+- the batch axis is dynamic (every other axis is fixed by the spec);
+- ``metadata_props`` describe the model (architecture, task, role, ``ganzoo.inputs`` / ``ganzoo.outputs``: the
+  specs as JSON lists, image size, output range, versions).
 
 Export goes through ``torch.onnx.export(..., dynamo=True)``; ``onnx.checker`` runs a full check and ONNX Runtime
-must reproduce PyTorch's output for the same latents (batch 1 and 64) before the file is written.
+must reproduce PyTorch's output for the same inputs (batch 1 and a larger batch) before the file is written.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ if TYPE_CHECKING:
     import onnx
     import torch
 
-    from ganzoo.models.generator import Generator
+    from ganzoo.config import InputSpec
+    from ganzoo.models.base import Model
 
 OPSET = 18
 PARITY_BATCHES = (1, 64)
@@ -57,22 +63,51 @@ class ExportReport:
         return f"{self.path} ({self.size_bytes / 1e6:.1f} MB); ONNX Runtime vs PyTorch max |diff| {diffs}"
 
 
-def output_name(generator: Generator) -> str:
-    """``images`` for image generators, ``samples`` for anything else (e.g. 2-D points)."""
-    return "images" if generator.config.is_image else "samples"
+def output_name(model: Model) -> str:
+    """The graph's output name, from the output spec: ``images`` for image generators, ``samples`` for other
+    samples, and ``images_out`` for translators: ONNX forbids a graph input and output of the same name, so an
+    output named like an input gets ``_out`` appended."""
+    name = model.outputs[0].name
+    return f"{name}_out" if name in input_names(model) else name
 
 
-def input_names(generator: Generator) -> list[str]:
-    """The graph's input names for the generator's task."""
-    if generator.task == "class-conditional":
-        return ["z", "labels"]
-    if generator.task == "image-to-image":
-        raise ExportError("image-to-image generators cannot be exported yet: their input is an image, not z")
-    return ["z"]
+def input_names(model: Model) -> list[str]:
+    """The graph's input names, in the input spec's order (``z``; ``z``, ``labels``; or ``images``)."""
+    return [spec.name for spec in model.inputs]
 
 
-def _wrapped(generator: Generator, uint8: bool, fp16: bool) -> torch.nn.Module:
-    """The module that is traced: the generator plus the optional dtype and uint8-NHWC conversions."""
+def pick_role(model: Model, direction: str | None) -> str:
+    """The role (network) to export: ``direction`` if given, else the model's only one.
+
+    A model with several (a CycleGAN's ``g_ab`` and ``g_ba``) needs ``direction``; the error names them.
+    """
+    roles = model.roles
+    if direction is None:
+        if len(roles) > 1:
+            raise ExportError(
+                f"{model.architecture!r} has {len(roles)} directions ({', '.join(roles)}); export one at a time with "
+                f"direction={roles[0]!r} (CLI: --direction {roles[0]})"
+            )
+        return roles[0]
+    if direction not in roles:
+        raise ExportError(f"unknown direction {direction!r}; {model.architecture!r} has {', '.join(roles)}")
+    return direction
+
+
+def graph_outputs(model: Model, *, uint8: bool) -> list[InputSpec]:
+    """The output spec as the exported graph emits it: named by ``output_name``, and uint8 NHWC in [0, 255] for
+    ``uint8``."""
+    import dataclasses
+
+    spec = dataclasses.replace(model.outputs[0], name=output_name(model))
+    if uint8 and spec.kind == "image":
+        c, h, w = spec.shape
+        spec = dataclasses.replace(spec, dtype="uint8", shape=(h, w, c), value_range=(0, 255))
+    return [spec]
+
+
+def _wrapped(module: torch.nn.Module, uint8: bool, fp16: bool) -> torch.nn.Module:
+    """The module that is traced: the network plus the optional dtype and uint8-NHWC conversions."""
     import torch
 
     class Exported(torch.nn.Module):
@@ -80,61 +115,96 @@ def _wrapped(generator: Generator, uint8: bool, fp16: bool) -> torch.nn.Module:
             super().__init__()
             self.module = module
 
-        def forward(self, z: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
             # fp16 runs the network in half precision but keeps the float32 interface, so clients never change
-            x = self.module(z.half() if fp16 else z, *extra).float()
+            if fp16:
+                inputs = tuple(x.half() if x.is_floating_point() else x for x in inputs)
+            x = self.module(*inputs).float()
             if uint8:
                 x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
             return x
 
-    module = generator.module.half() if fp16 else generator.module
-    return Exported(module).eval()
+    return Exported(module.half() if fp16 else module).eval()
 
 
-def metadata(generator: Generator, *, uint8: bool, fp16: bool, source_revision: str | None) -> dict[str, str]:
-    """The ``metadata_props`` that make an exported file describe itself (all values are strings)."""
+def metadata(
+    model: Model, *, uint8: bool, fp16: bool, source_revision: str | None, role: str | None = None
+) -> dict[str, str]:
+    """The ``metadata_props`` that make an exported file describe itself (all values are strings).
+
+    ``ganzoo.inputs`` and ``ganzoo.outputs`` are JSON lists of ``InputSpec.to_dict()``; the outputs describe the
+    graph as written (uint8 NHWC with ``uint8``). ``ganzoo.role`` names the exported network (e.g. ``g_ab``).
+    """
     from ganzoo.version import __version__
 
-    config = generator.config
+    config = model.config
+    out = model.outputs[0]
     props = {
-        "ganzoo.architecture": generator.architecture,
-        "ganzoo.task": generator.task,
-        "ganzoo.z_dim": str(generator.z_dim),
-        "ganzoo.output_shape": json.dumps(list(generator.output_shape)),
-        "ganzoo.output": output_name(generator),
+        "ganzoo.architecture": model.architecture,
+        "ganzoo.task": model.task,
+        "ganzoo.role": role or model.roles[0],
+        "ganzoo.z_dim": str(config.z_dim),
+        "ganzoo.inputs": json.dumps([spec.to_dict() for spec in model.inputs]),
+        "ganzoo.outputs": json.dumps([spec.to_dict() for spec in graph_outputs(model, uint8=uint8)]),
+        "ganzoo.output_shape": json.dumps(list(model.output_shape)),
+        "ganzoo.output": output_name(model),
         "ganzoo.output_layout": "NHWC" if uint8 else "NCHW",
         "ganzoo.output_dtype": "uint8" if uint8 else "float32",
-        "ganzoo.output_range": "[0, 255]" if uint8 else ("[-1, 1]" if config.is_image else "unbounded"),
+        "ganzoo.output_range": "[0, 255]" if uint8 else ("[-1, 1]" if out.kind == "image" else "unbounded"),
         "ganzoo.precision": "fp16" if fp16 else "fp32",
-        "ganzoo.latents": "numpy.random.default_rng(seed).standard_normal((n, z_dim), dtype=float32)",
         "ganzoo.config": json.dumps(config.to_dict()),
         "ganzoo.version": __version__,
-        "ganzoo.source_revision": source_revision or str(generator.training.get("revision", "local")),
+        "ganzoo.source_revision": source_revision or str(model.training.get("revision", "local")),
     }
+    if any(spec.kind == "latent" for spec in model.inputs):
+        props["ganzoo.latents"] = "numpy.random.default_rng(seed).standard_normal((n, z_dim), dtype=float32)"
     if config.is_image:
         props["ganzoo.image_size"] = str(config.output_shape[-1])
         props["ganzoo.channels"] = str(config.output_shape[0])
     return props
 
 
-def _example_inputs(generator: Generator, n: int, seed: int) -> tuple[np.ndarray, ...]:
+def example_inputs(specs: tuple[InputSpec, ...] | list[InputSpec], n: int, seed: int) -> tuple[np.ndarray, ...]:
+    """``n`` rows of every input in ``specs``: latents as ``Generator.sample(seed=)`` draws them, labels and
+    images uniform over their value range, anything else standard normal (floats) or zeros (integers)."""
     from ganzoo.sampling import latents
 
-    z = latents(n, generator.z_dim, seed)
-    if generator.task == "class-conditional":
-        classes = int(getattr(generator.config, "num_classes", 1))
-        labels = np.random.default_rng(seed).integers(0, classes, size=n, dtype=np.int64)
-        return z, labels
-    return (z,)
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for spec in specs:
+        if spec.kind == "latent" and spec.prior in ("normal", "") and len(spec.shape) == 1:
+            arrays.append(latents(n, spec.shape[0], seed))
+        elif spec.kind == "label" and spec.value_range is not None:
+            low, high = (int(v) for v in spec.value_range)
+            arrays.append(rng.integers(low, high + 1, size=(n, *spec.shape), dtype=np.int64).astype(spec.dtype))
+        elif np.issubdtype(np.dtype(spec.dtype), np.floating):
+            if spec.value_range is not None:
+                low, high = spec.value_range
+                arrays.append(rng.uniform(low, high, size=(n, *spec.shape)).astype(spec.dtype))
+            else:
+                arrays.append(rng.standard_normal((n, *spec.shape)).astype(spec.dtype))
+        else:
+            arrays.append(np.zeros((n, *spec.shape), dtype=spec.dtype))
+    return tuple(arrays)
 
 
-def _trace(module: torch.nn.Module, generator: Generator, names: list[str], out: str) -> onnx.ModelProto:
+def parity_batches(model: Model) -> tuple[int, int]:
+    """Batch 1 and a larger batch: 64 for latents and small images, fewer for big input images (a power of two
+    keeping one batch of inputs near 2**20 values, at least 2), so the check stays quick on a CPU."""
+    row = max(int(np.prod(spec.shape, dtype=np.int64)) for spec in model.inputs)
+    large = PARITY_BATCHES[-1]
+    while large > 2 and large * row > (1 << 20):
+        large //= 2
+    return (PARITY_BATCHES[0], large)
+
+
+def _trace(module: torch.nn.Module, model: Model, names: list[str], out: str) -> onnx.ModelProto:
     """``torch.onnx.export(dynamo=True)`` with a dynamic batch axis on every input."""
     import torch
 
-    example = tuple(torch.from_numpy(a) for a in _example_inputs(generator, 2, seed=0))
+    example = tuple(torch.from_numpy(a) for a in example_inputs(model.inputs, 2, seed=0))
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
-    dynamic_shapes = tuple({0: batch} for _ in example)
+    dynamic_shapes = (tuple({0: batch} for _ in example),)  # forward(*inputs): one varargs tuple
     # the exporter logs a line for every torchvision op it cannot find and warns about its own deprecations
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
@@ -143,6 +213,8 @@ def _trace(module: torch.nn.Module, generator: Generator, names: list[str], out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            # several inputs share the one batch axis: the exporter notes that it names it once
+            warnings.filterwarnings("ignore", message=r".*shares the same shape constraints", category=UserWarning)
             program = torch.onnx.export(
                 module,
                 example,
@@ -156,21 +228,21 @@ def _trace(module: torch.nn.Module, generator: Generator, names: list[str], out:
     except ImportError as exc:
         raise ExportError(f"ONNX export needs onnx and onnxscript: pip install 'ganzoo[cpu]' ({exc})") from exc
     except Exception as exc:
-        raise ExportError(f"torch.onnx.export failed for {generator.architecture!r}: {exc}") from exc
+        raise ExportError(f"torch.onnx.export failed for {model.architecture!r}: {exc}") from exc
     finally:
         quiet.setLevel(level)
     return program.model_proto
 
 
-def _parity(proto: onnx.ModelProto, module: torch.nn.Module, generator: Generator, names: list[str]) -> dict:
-    """Max |ONNX Runtime - PyTorch| at each of ``PARITY_BATCHES`` for the same latents."""
+def _parity(proto: onnx.ModelProto, module: torch.nn.Module, model: Model, names: list[str]) -> dict:
+    """Max |ONNX Runtime - PyTorch| at each of ``parity_batches(model)`` for the same inputs."""
     import onnxruntime as ort
     import torch
 
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     diffs = {}
-    for batch in PARITY_BATCHES:
-        inputs = _example_inputs(generator, batch, seed=batch)
+    for batch in parity_batches(model):
+        inputs = example_inputs(model.inputs, batch, seed=batch)
         (got,) = session.run(None, dict(zip(names, inputs, strict=True)))
         with torch.no_grad():
             want = module(*(torch.from_numpy(a) for a in inputs)).numpy()
@@ -181,22 +253,26 @@ def _parity(proto: onnx.ModelProto, module: torch.nn.Module, generator: Generato
 
 
 def export_onnx(
-    generator: Generator,
+    model: Model,
     path: str | Path,
     *,
+    direction: str | None = None,
     uint8: bool = False,
     fp16: bool = False,
     check_parity: bool = True,
     source_revision: str | None = None,
     overwrite: bool = False,
 ) -> ExportReport:
-    """Export ``generator`` to ``path`` (one ``.onnx`` file); returns what was written and the parity numbers.
+    """Export ``model`` (a ``Generator`` or a ``Translator``) to ``path`` (one ``.onnx`` file); returns what was
+    written and the parity numbers. Inputs, outputs and metadata come from the model's input spec.
 
     Args:
+        direction: the network to export for a model with several (a CycleGAN's ``g_ab`` or ``g_ba``); a model
+            with one needs none.
         uint8: put the conversion to uint8 NHWC images inside the graph (what a viewer or a PNG encoder wants).
         fp16: run the network in half precision (for GPUs); inputs and outputs stay float32.
-        check_parity: compare ONNX Runtime with PyTorch at batch 1 and 64 and refuse to write a file that differs
-            by more than the tolerance (1e-4 for fp32).
+        check_parity: compare ONNX Runtime with PyTorch at batch 1 and a larger batch (64, fewer for big input
+            images) and refuse to write a file that differs by more than the tolerance (1e-4 for fp32).
         source_revision: recorded in the metadata (e.g. the Hub revision the weights came from).
         overwrite: replace an existing file at ``path`` (atomically: a failed export leaves it intact); without it
             an existing file is an ``ExportError``. A folder at ``path`` is always refused.
@@ -207,16 +283,16 @@ def export_onnx(
 
     path = Path(path)
     check_target(path, overwrite=overwrite)
-    if uint8 and not generator.config.is_image:
-        raise ExportError(f"--uint8 needs an image generator; {generator.architecture!r} makes non-image samples")
-    names, out = input_names(generator), output_name(generator)
-    # export a copy on CPU: .half() and .eval() must not change the caller's generator
-    source = copy.deepcopy(generator)
-    source.module.to("cpu").eval()
-    module = _wrapped(source, uint8, fp16)
-    proto = _trace(module, source, names, out)
+    role = pick_role(model, direction)
+    if uint8 and model.outputs[0].kind != "image":
+        raise ExportError(f"--uint8 needs an image generator; {model.architecture!r} makes non-image samples")
+    names, out = input_names(model), output_name(model)
+    # export a copy on CPU: .half() and .eval() must not change the caller's model
+    network = copy.deepcopy(model.modules[role]).to("cpu").eval()
+    module = _wrapped(network, uint8, fp16)
+    proto = _trace(module, model, names, out)
 
-    props = metadata(generator, uint8=uint8, fp16=fp16, source_revision=source_revision)
+    props = metadata(model, uint8=uint8, fp16=fp16, source_revision=source_revision, role=role)
     del proto.metadata_props[:]
     for key, value in props.items():
         proto.metadata_props.add(key=key, value=value)
@@ -233,8 +309,8 @@ def export_onnx(
         report.inputs[value.name] = dims
     if check_parity:
         # fp16: PyTorch's CPU half kernels are no reference, so the fp16 graph is compared with fp32 PyTorch
-        reference = _wrapped(copy.deepcopy(generator).to("cpu"), uint8, fp16=False) if fp16 else module
-        report.parity = _parity(proto, reference, source, names)
+        reference = _wrapped(copy.deepcopy(model.modules[role]).to("cpu"), uint8, fp16=False) if fp16 else module
+        report.parity = _parity(proto, reference, model, names)
         worst = max(report.parity.values())
         if worst > report.tolerance:
             raise ExportError(

@@ -1,4 +1,5 @@
-"""``OnnxGenerator``: sample an exported generator with ONNX Runtime. numpy + onnxruntime only, never torch.
+"""``OnnxGenerator`` / ``OnnxTranslator``: run exported models with ONNX Runtime. numpy + onnxruntime only, never
+torch. ``open_model(path)`` picks the class from the file's input spec (the ``ganzoo.inputs`` metadata).
 
 The same seed gives the same images as ``ganzoo.load(...).sample(n, seed=...)``: both draw their latents from
 ``numpy.random.default_rng(seed)`` (``ganzoo.sampling.latents``, which imports no torch either).
@@ -19,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ganzoo.config import InputSpec
 from ganzoo.errors import ModelFileError, ProviderError, RuntimeMissingError
 from ganzoo.sampling import latents
 
@@ -95,12 +97,56 @@ def resolve_providers(requested: Sequence[str] | str | None, available: Sequence
     return providers
 
 
-class OnnxGenerator:
-    """An exported generator run by ONNX Runtime.
+#: ONNX Runtime's type names -> numpy dtype names (the ``dtype`` of an ``InputSpec``)
+ORT_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(uint8)": "uint8",
+}
 
-    >>> g = OnnxGenerator("model.onnx")                  # CUDA then CPU where CUDA is available, else CPU
-    >>> images = g.sample(16, seed=0)                    # uint8 (16, 64, 64, 3)
-    >>> g = OnnxGenerator("model.onnx", providers=["cuda"])        # CUDA or a clear error
+
+def read_specs(
+    metadata: dict[str, str], inputs: Sequence[Any], outputs: Sequence[Any]
+) -> tuple[tuple[InputSpec, ...], tuple[InputSpec, ...]]:
+    """The (inputs, outputs) specs of an exported file.
+
+    They come from the ``ganzoo.inputs`` / ``ganzoo.outputs`` metadata; files written before those keys existed
+    get specs read off the graph (``inputs`` / ``outputs``: ONNX Runtime's ``NodeArg`` lists): ``z`` is a
+    normal latent, ``labels`` a class label, ``images`` an image in [-1, 1].
+    """
+
+    def parsed(key: str) -> tuple[InputSpec, ...] | None:
+        if key not in metadata:
+            return None
+        try:
+            return tuple(InputSpec.from_dict(d) for d in json.loads(metadata[key]))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ModelFileError(f"the file's {key} metadata is not a list of input specs ({exc})") from exc
+
+    def guessed(arg: Any, is_output: bool) -> InputSpec:
+        dtype = ORT_DTYPES.get(arg.type, "float32")
+        shape = tuple(d if isinstance(d, int) else -1 for d in arg.shape[1:])
+        if arg.name == "z" and not is_output:
+            return InputSpec("z", dtype, shape, "latent", prior="normal")
+        if arg.name == "labels" and not is_output:
+            classes = json.loads(metadata.get("ganzoo.config", "{}")).get("num_classes")
+            return InputSpec("labels", dtype, shape, "label", value_range=(0, classes - 1) if classes else None)
+        if arg.name.startswith("images"):
+            return InputSpec(arg.name, dtype, shape, "image", value_range=(0, 255) if dtype == "uint8" else (-1, 1))
+        return InputSpec(arg.name, dtype, shape, "sample")
+
+    specs_in = parsed("ganzoo.inputs") or tuple(guessed(a, False) for a in inputs)
+    specs_out = parsed("ganzoo.outputs") or tuple(guessed(a, True) for a in outputs)
+    return specs_in, specs_out
+
+
+class OnnxModel:
+    """What ``OnnxGenerator`` and ``OnnxTranslator`` share: the session, its providers, metadata and specs.
+
+    ``open_model(path)`` returns the right subclass for a file.
     """
 
     def __init__(
@@ -118,6 +164,12 @@ class OnnxGenerator:
             allow_cpu_fallback: accept a session that ended up on the CPU although a GPU provider was asked for.
             threads: ONNX Runtime intra-op threads (default: ``OMP_NUM_THREADS`` or ONNX Runtime's own choice).
         """
+        self._open(path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads)
+        self._setup()
+
+    def _open(
+        self, path: str | Path, providers: Sequence[str] | str | None, *, allow_cpu_fallback: bool, threads: int | None
+    ) -> None:
         ort = import_onnxruntime()
         path = Path(path)
         if path.is_dir():
@@ -142,18 +194,27 @@ class OnnxGenerator:
                 "library: see onnxruntime's CUDA requirements, or pass allow_cpu_fallback=True to accept the CPU."
             )
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        #: the graph's inputs by name (ONNX Runtime ``NodeArg``s)
         self.inputs = {i.name: i for i in self.session.get_inputs()}
         output = self.session.get_outputs()[0]
         self.output_name: str = output.name
-        if "z" not in self.inputs:
-            raise ModelFileError(f"{path} has no input named 'z'; it was not exported by ganzoo")
-        z_dim = self.inputs["z"].shape[1]
-        self.z_dim: int = int(self.metadata.get("ganzoo.z_dim", z_dim if isinstance(z_dim, int) else 0))
-        self.task: str = self.metadata.get("ganzoo.task", "unconditional")
-        self.uint8_output: bool = self.metadata.get("ganzoo.output_dtype") == "uint8"
-        self.is_image: bool = self.output_name == "images"
+        #: the input spec (``ganzoo.inputs``) and the graph's output spec (``ganzoo.outputs``)
+        self.input_specs, self.output_specs = read_specs(self.metadata, self.session.get_inputs(), [output])
+        self.uint8_output: bool = (
+            self.metadata.get("ganzoo.output_dtype", self.output_specs[0].dtype if self.output_specs else "") == "uint8"
+        )
+        self.is_image: bool = bool(self.output_specs) and self.output_specs[0].kind == "image"
         shape = self.metadata.get("ganzoo.output_shape")
         self.output_shape: tuple[int, ...] = tuple(json.loads(shape)) if shape else tuple(output.shape[1:])
+        self.task: str = self.metadata.get("ganzoo.task", "image-to-image" if self.takes_images else "unconditional")
+
+    def _setup(self) -> None:
+        """Check that the file is what the subclass runs, and derive its attributes."""
+
+    @property
+    def takes_images(self) -> bool:
+        """Whether the model's input is an image (an image-to-image translator)."""
+        return any(spec.kind == "image" for spec in self.input_specs)
 
     @property
     def graph_output_shape(self) -> tuple[int, ...]:
@@ -164,12 +225,69 @@ class OnnxGenerator:
         return self.output_shape
 
     def __repr__(self) -> str:
-        return f"OnnxGenerator({str(self.path)!r}, providers={self.providers})"
+        return f"{type(self).__name__}({str(self.path)!r}, providers={self.providers})"
 
     @property
     def architecture(self) -> str:
         """The architecture recorded at export time."""
         return self.metadata.get("ganzoo.architecture", "unknown")
+
+    def run_feeds(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """One ONNX Runtime call on a dict of input arrays (name -> array); returns the graph's output as is."""
+        return self.session.run([self.output_name], feeds)[0]
+
+    def _formatted(self, raw: np.ndarray, output: str) -> np.ndarray | list:
+        """The graph's output as ``output`` asks: ``raw`` as is, ``numpy`` uint8 NHWC, ``pil`` PIL images."""
+        if output == "raw":
+            return raw
+        if not self.is_image:
+            raise ValueError(f"output={output!r} needs an image model; use output='raw'")
+        images = raw if self.uint8_output else to_uint8_nhwc(raw)
+        if output == "numpy":
+            return images
+        from PIL import Image
+
+        return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in images]
+
+
+class OnnxGenerator(OnnxModel):
+    """An exported generator run by ONNX Runtime.
+
+    >>> g = OnnxGenerator("model.onnx")                  # CUDA then CPU where CUDA is available, else CPU
+    >>> images = g.sample(16, seed=0)                    # uint8 (16, 64, 64, 3)
+    >>> g = OnnxGenerator("model.onnx", providers=["cuda"])        # CUDA or a clear error
+    """
+
+    def _setup(self) -> None:
+        if "z" not in self.inputs:
+            if self.takes_images:
+                raise ModelFileError(
+                    f"{self.path} is an image-to-image model (input {list(self.inputs)}), not a generator: open it "
+                    "with OnnxTranslator, or with open_model() which picks the class"
+                )
+            raise ModelFileError(f"{self.path} has no input named 'z'; it was not exported by ganzoo")
+        z_dim = self.inputs["z"].shape[1]
+        self.z_dim: int = int(self.metadata.get("ganzoo.z_dim", z_dim if isinstance(z_dim, int) else 0))
+        #: the ``labels`` spec of a class-conditional generator (None otherwise)
+        self.label_spec: InputSpec | None = next((s for s in self.input_specs if s.kind == "label"), None)
+
+    def check_labels(self, labels: np.ndarray | None, n: int) -> np.ndarray | None:
+        """``labels`` as int64 ``(n,)``, checked against the spec: required by class-conditional generators (and
+        within their class range), refused by the others. Raises ``ValueError`` saying what to pass."""
+        if "labels" not in self.inputs:
+            if labels is not None:
+                raise ValueError(f"{self.architecture!r} is not class-conditional: pass no labels")
+            return None
+        low, high = self.label_spec.value_range if self.label_spec and self.label_spec.value_range else (None, None)
+        span = f" in [{low}, {high}]" if low is not None else ""
+        if labels is None:
+            raise ValueError(f"this generator is class-conditional: pass labels=(n,) int64 class indices{span}")
+        labels = np.asarray(labels)
+        if not np.issubdtype(labels.dtype, np.integer) or labels.shape != (n,):
+            raise ValueError(f"labels must be {n} integer class indices{span}, got {labels.dtype} {labels.shape}")
+        if low is not None and n and (labels.min() < low or labels.max() > high):
+            raise ValueError(f"labels must lie in [{low}, {high}], got values from {labels.min()} to {labels.max()}")
+        return labels.astype(np.int64, copy=False)
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """One ONNX Runtime call on explicit inputs; returns the graph's output as is."""
@@ -178,7 +296,7 @@ class OnnxGenerator:
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels=(n,) int64 class indices")
             feeds["labels"] = np.ascontiguousarray(labels, dtype=np.int64)
-        return self.session.run([self.output_name], feeds)[0]
+        return self.run_feeds(feeds)
 
     def sample(
         self,
@@ -202,21 +320,135 @@ class OnnxGenerator:
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape (n, {self.z_dim}), got {z.shape}")
+        if labels is not None and np.ndim(labels) == 0:
+            labels = np.full(len(z), labels, dtype=np.int64)
+        labels = self.check_labels(labels, len(z))
         chunks = [
             self.run(z[i : i + batch_size], None if labels is None else labels[i : i + batch_size])
             for i in range(0, len(z), batch_size)
         ]
         raw = np.concatenate(chunks)
-        if output == "raw":
-            return raw
-        if not self.is_image:
+        if output != "raw" and not self.is_image:
             raise ValueError(f"output={output!r} needs an image generator; use output='raw'")
-        images = raw if self.uint8_output else to_uint8_nhwc(raw)
-        if output == "numpy":
-            return images
-        from PIL import Image
+        return self._formatted(raw, output)
 
-        return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in images]
+
+class OnnxTranslator(OnnxModel):
+    """An exported image-to-image model (one direction of a translator) run by ONNX Runtime.
+
+    >>> t = OnnxTranslator("pix2pix.onnx")
+    >>> out = t.translate(images)      # uint8 (N, H, W, C) or float32 (N, C, H, W) in [-1, 1] -> uint8 NHWC
+
+    The same images give the same output as ``ganzoo.load(folder).translate(images, output="numpy")`` (to one
+    level of rounding).
+    """
+
+    def _setup(self) -> None:
+        specs = [s for s in self.input_specs if s.kind == "image"]
+        if len(specs) != 1 or len(self.input_specs) != 1 or len(specs[0].shape) != 3:
+            hint = " (a generator: open it with OnnxGenerator, or open_model())" if "z" in self.inputs else ""
+            raise ModelFileError(
+                f"{self.path} is not an image-to-image model: it takes {list(self.inputs)}, not one "
+                f"(N, C, H, W) image input{hint}"
+            )
+        #: the input spec: name (``images``), dtype float32, shape (C, H, W)
+        self.input_spec: InputSpec = specs[0]
+        self.input_name: str = self.input_spec.name
+        #: the network that was exported (``generator``, or a direction such as ``g_ab``)
+        self.direction: str = self.metadata.get("ganzoo.role", "generator")
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """One input image's shape, (C, H, W)."""
+        c, h, w = self.input_spec.shape
+        return (int(c), int(h), int(w))
+
+    def as_input(self, images: Any) -> np.ndarray:
+        """Images as float32 ``(N, C, H, W)`` in [-1, 1], checked against the input spec.
+
+        Accepts float arrays ``(N, C, H, W)`` in [-1, 1], uint8 arrays ``(N, H, W, C)`` in [0, 255] (greyscale
+        also ``(N, H, W)``), one image without the batch axis, or PIL images. Raises ``ValueError`` otherwise.
+        """
+        c, h, w = self.input_shape
+        want = f"float32 (N, {c}, {h}, {w}) in [-1, 1] or uint8 (N, {h}, {w}, {c})"
+        images = _pil_to_array(images, c)
+        array = np.asarray(images)
+        if array.dtype == np.uint8:
+            if array.shape == (h, w, c) or (c == 1 and array.shape == (h, w)):
+                array = array[None]
+            if c == 1 and array.ndim == 3 and array.shape[1:] == (h, w):
+                array = array[..., None]
+            if array.ndim != 4 or array.shape[1:] != (h, w, c):
+                raise ValueError(f"{self.architecture!r} translates {want}; got uint8 {array.shape}. Resize first.")
+            x = array.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+            x = x.transpose(0, 3, 1, 2)
+        elif np.issubdtype(array.dtype, np.floating):
+            x = array.astype(np.float32, copy=False)
+            if x.shape == (c, h, w):
+                x = x[None]
+            if x.ndim != 4 or x.shape[1:] != (c, h, w):
+                raise ValueError(f"{self.architecture!r} translates {want}; got {array.dtype} {array.shape}")
+            if x.size and np.nanmax(np.abs(x)) > 1.01:
+                raise ValueError(
+                    f"float images must lie in [-1, 1], got values up to {float(np.nanmax(np.abs(x))):g}; "
+                    "pass uint8 (N, H, W, C) arrays for 0..255 pixels"
+                )
+        else:
+            raise ValueError(f"{self.architecture!r} translates {want}; got {array.dtype} {array.shape}")
+        if len(x) == 0:
+            raise ValueError("no images to translate: the batch is empty")
+        return np.ascontiguousarray(x)
+
+    def run(self, images: np.ndarray) -> np.ndarray:
+        """One ONNX Runtime call on float32 ``(N, C, H, W)`` images; returns the graph's output as is."""
+        return self.run_feeds({self.input_name: np.ascontiguousarray(images, dtype=np.float32)})
+
+    def translate(
+        self, images: Any, *, output: Literal["numpy", "raw", "pil"] = "numpy", batch_size: int = 64
+    ) -> np.ndarray | list:
+        """Translate ``images`` (see ``as_input`` for the forms accepted).
+
+        ``output``: ``"numpy"`` uint8 NHWC images (as ``Translator.translate(..., output="numpy")``), ``"raw"`` the
+        graph's own output (float32 NCHW in [-1, 1] unless exported with ``--uint8``), ``"pil"`` PIL images.
+        """
+        if output not in ("numpy", "raw", "pil"):
+            raise ValueError(f"output must be 'numpy', 'raw' or 'pil', got {output!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        x = self.as_input(images)
+        raw = np.concatenate([self.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        return self._formatted(raw, output)
+
+
+def _pil_to_array(images: Any, channels: int) -> Any:
+    """PIL images (one or a list) -> a uint8 ``(N, H, W, C)`` array; anything else is returned as it is."""
+    single = type(images).__module__.startswith("PIL.")
+    if not single and not (
+        isinstance(images, (list, tuple)) and images and type(images[0]).__module__.startswith("PIL.")
+    ):
+        return images
+    mode = "L" if channels == 1 else "RGB"
+    pictures = [images] if single else list(images)
+    sizes = {p.size for p in pictures}
+    if len(sizes) > 1:
+        raise ValueError(f"the images differ in size ({sorted(sizes)}); resize them to one size first")
+    return np.stack([np.asarray(p.convert(mode)).reshape(p.size[1], p.size[0], channels) for p in pictures])
+
+
+def open_model(
+    path: str | Path,
+    providers: Sequence[str] | str | None = None,
+    *,
+    allow_cpu_fallback: bool = False,
+    threads: int | None = None,
+) -> OnnxGenerator | OnnxTranslator:
+    """Open an exported file as the right class: ``OnnxTranslator`` when its input is an image (the
+    ``ganzoo.inputs`` metadata, or the graph of an older file), ``OnnxGenerator`` otherwise. One session only."""
+    model = OnnxModel.__new__(OnnxModel)
+    model._open(path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads)
+    model.__class__ = OnnxTranslator if model.takes_images else OnnxGenerator
+    model._setup()
+    return model  # type: ignore[return-value]
 
 
 def to_uint8_nhwc(images: np.ndarray) -> np.ndarray:

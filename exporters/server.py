@@ -1,4 +1,5 @@
-"""``ganzoo serve``: exported generators over HTTP, speaking the Open Inference Protocol v2 (KServe / Triton).
+"""``ganzoo serve``: exported generators and translators over HTTP, speaking the Open Inference Protocol v2
+(KServe / Triton).
 
 Routes (``{name}`` is a served model; ``/versions/1`` may be inserted after it, as the protocol allows):
 
@@ -7,12 +8,20 @@ Routes (``{name}`` is a served model; ``/versions/1`` may be inserted after it, 
 - ``GET /v2``: server metadata; ``GET /v2/models/{name}``: model metadata (inputs, outputs, platform);
 - ``GET /v2/models/{name}/ready``;
 - ``POST /v2/models/{name}/infer``: JSON tensors, or the binary tensor extension that ``tritonclient`` uses by
-  default (``Inference-Header-Content-Length`` header, raw little-endian bytes after the JSON);
-- ``GET /sample/{name}.png?n=16&seed=0``: a PNG grid for people with a browser; ``GET /`` links them all.
+  default (``Inference-Header-Content-Length`` header, raw little-endian bytes after the JSON). Generators take
+  the tensors of their input spec (``z`` FP32 ``[n, z_dim]``, and ``labels`` INT64 ``[n]`` if class-conditional);
+  translators take ``images``, FP32 ``[n, C, H, W]`` in [-1, 1] or UINT8 ``[n, H, W, C]``, and answer with
+  their graph's output (``images_out``: FP32 NCHW in [-1, 1], or UINT8 NHWC for a ``--uint8`` export);
+- ``GET /sample/{name}.png?n=16&seed=0``: a PNG grid of a generator's samples, for people with a browser;
+- ``POST /v2/models/{name}/translate.png[?resize=true]``: a translator's PNG upload for people. The request body
+  is the image file itself (PNG or JPEG bytes, not a multipart form: ``curl --data-binary @in.png``); the answer is
+  the translated image as a PNG. An image of another size than the model's is refused unless ``resize=true``;
+- ``GET /`` links them all (with an upload button for translators).
 
 Requests from all clients go through one ``DynamicBatcher`` per model: they are concatenated into one ONNX Runtime
 call (up to ``max_batch_size`` samples, waiting at most ``max_queue_delay`` for company) and each caller gets its
-own slice back. Like ``serve.py`` this module imports no torch.
+own slice back. Translators are batched the same way: their images have one fixed shape, so concurrent requests'
+images are concatenated like latents. Like ``runtime.py`` this module imports no torch.
 """
 
 from __future__ import annotations
@@ -29,13 +38,14 @@ from typing import Any
 
 import numpy as np
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ganzoo.errors import InferenceError
-from ganzoo.exporters.runtime import OnnxGenerator, to_uint8_nhwc
+from ganzoo.exporters.runtime import OnnxGenerator, OnnxModel, OnnxTranslator, to_uint8_nhwc
 
 DATATYPES = {
     "FP32": np.float32,
@@ -46,6 +56,8 @@ DATATYPES = {
     "UINT8": np.uint8,
 }
 DATATYPE_OF = {np.dtype(v).str: k for k, v in DATATYPES.items()}
+#: an input spec's dtype -> the protocol's datatype name
+SPEC_DATATYPES = {np.dtype(v).name: k for k, v in DATATYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
 VERSION = "1"
 
@@ -60,16 +72,23 @@ def datatype(array: np.ndarray) -> str:
 
 @dataclass
 class _Pending:
-    z: np.ndarray
-    labels: np.ndarray | None
+    inputs: dict[str, np.ndarray]
     future: asyncio.Future = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.inputs.values())))
 
 
 class DynamicBatcher:
-    """Merge concurrent requests for one model into single ONNX Runtime calls."""
+    """Merge concurrent requests for one model into single ONNX Runtime calls.
 
-    def __init__(self, generator: OnnxGenerator, max_batch_size: int = 64, max_queue_delay: float = 0.002) -> None:
-        self.generator = generator
+    Works for any exported model: each request is a dict of input arrays (``z``/``labels`` for generators,
+    ``images`` for translators) with the batch on axis 0; a batch concatenates them input by input.
+    """
+
+    def __init__(self, model: OnnxModel, max_batch_size: int = 64, max_queue_delay: float = 0.002) -> None:
+        self.model = model
+        self.generator = model  # the name before translators were served
         self.max_batch_size = max_batch_size
         self.max_queue_delay = max_queue_delay
         # one runner thread: ONNX Runtime already spreads one call over every core
@@ -92,12 +111,15 @@ class DynamicBatcher:
                 await self.task
         self.executor.shutdown(wait=False)
 
-    async def infer(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """Queue one request and wait for its own outputs."""
+    async def infer(self, inputs: dict[str, np.ndarray] | np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Queue one request (a dict of input arrays; or a generator's ``z`` and optional ``labels``) and wait for
+        its own outputs."""
         if self.queue is None:
             raise RuntimeError("DynamicBatcher.start() was not called (the server's lifespan starts it)")
+        if not isinstance(inputs, dict):
+            inputs = {"z": inputs} if labels is None else {"z": inputs, "labels": labels}
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put(_Pending(z, labels, future))
+        await self.queue.put(_Pending(inputs, future))
         return await future
 
     async def _next_batch(self, carry: _Pending | None) -> tuple[list[_Pending], _Pending | None]:
@@ -105,7 +127,7 @@ class DynamicBatcher:
         assert self.queue is not None
         loop = asyncio.get_running_loop()
         first = carry if carry is not None else await self.queue.get()
-        batch, size = [first], len(first.z)
+        batch, size = [first], len(first)
         deadline = loop.time() + self.max_queue_delay
         while size < self.max_batch_size:
             try:
@@ -118,10 +140,10 @@ class DynamicBatcher:
                     item = self.queue.get_nowait()
             except TimeoutError:
                 break
-            if size + len(item.z) > self.max_batch_size:
+            if size + len(item) > self.max_batch_size:
                 return batch, item  # it starts the next batch: a batch never exceeds the maximum
             batch.append(item)
-            size += len(item.z)
+            size += len(item)
         return batch, None
 
     async def _loop(self) -> None:
@@ -132,22 +154,22 @@ class DynamicBatcher:
             batch = [p for p in batch if not p.future.done()]  # the client went away
             if not batch:
                 continue
-            z = np.concatenate([p.z for p in batch])
-            labels = None if batch[0].labels is None else np.concatenate([p.labels for p in batch])
+            feeds = {name: np.concatenate([p.inputs[name] for p in batch]) for name in batch[0].inputs}
+            n = sum(len(p) for p in batch)
             try:
-                out = await loop.run_in_executor(self.executor, self.generator.run, z, labels)
+                out = await loop.run_in_executor(self.executor, self.model.run_feeds, feeds)
             except Exception as exc:  # a failed run fails its callers, never the server
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(InferenceError(f"inference failed: {exc}", 500))
                 continue
             self.batches += 1
-            self.samples += len(z)
+            self.samples += n
             start = 0
             for p in batch:
                 if not p.future.done():
-                    p.future.set_result(out[start : start + len(p.z)])
-                start += len(p.z)
+                    p.future.set_result(out[start : start + len(p)])
+                start += len(p)
 
 
 # -- protocol helpers ---------------------------------------------------------------------------------------
@@ -229,37 +251,58 @@ def encode_response(model: str, request: dict[str, Any], name: str, array: np.nd
 
 @dataclass
 class ServedModel:
-    """One generator behind the server."""
+    """One model (an ``OnnxGenerator`` or an ``OnnxTranslator``) behind the server."""
 
     name: str
-    generator: OnnxGenerator
+    model: OnnxModel
     batcher: DynamicBatcher
 
+    @property
+    def generator(self) -> OnnxModel:
+        """The served model (its name from before translators were served)."""
+        return self.model
+
+    @property
+    def is_translator(self) -> bool:
+        """Whether the model translates images (``images`` in) rather than generating them."""
+        return isinstance(self.model, OnnxTranslator)
+
     def metadata(self) -> dict[str, Any]:
-        """The protocol's model metadata, with the z_dim and output shape from the ONNX file."""
-        g = self.generator
-        inputs = [{"name": "z", "datatype": "FP32", "shape": [-1, g.z_dim]}]
-        if "labels" in g.inputs:
-            inputs.append({"name": "labels", "datatype": "INT64", "shape": [-1]})
-        out_type = "UINT8" if g.uint8_output else "FP32"
+        """The protocol's model metadata: inputs from the file's input spec, the output as the graph emits it."""
+        m = self.model
+        inputs = [
+            {"name": s.name, "datatype": SPEC_DATATYPES.get(s.dtype, s.dtype.upper()), "shape": [-1, *s.shape]}
+            for s in m.input_specs
+        ]
+        out_type = "UINT8" if m.uint8_output else "FP32"
         return {
             "name": self.name,
             "versions": [VERSION],
             "platform": "onnxruntime_onnx",
             "inputs": inputs,
-            "outputs": [{"name": g.output_name, "datatype": out_type, "shape": [-1, *g.graph_output_shape]}],
-            "parameters": {k: v for k, v in g.metadata.items() if k.startswith("ganzoo.")},
+            "outputs": [{"name": m.output_name, "datatype": out_type, "shape": [-1, *m.graph_output_shape]}],
+            "parameters": {k: v for k, v in m.metadata.items() if k.startswith("ganzoo.")},
         }
 
 
+IMAGE_FORMATS = ("PNG", "JPEG")
+
+
 def create_app(
-    models: dict[str, OnnxGenerator],
+    models: dict[str, OnnxModel],
     *,
     max_batch_size: int = 64,
     max_queue_delay: float = 0.002,
     max_samples: int = 256,
+    max_upload_bytes: int = 16 << 20,
+    max_image_pixels: int = 4096 * 4096,
 ) -> Starlette:
-    """The ASGI app serving ``models`` (name -> generator); run it with uvicorn (``ganzoo serve`` does)."""
+    """The ASGI app serving ``models`` (name -> ``OnnxGenerator`` or ``OnnxTranslator``, e.g. from
+    ``open_model``); run it with uvicorn (``ganzoo serve`` does).
+
+    ``max_samples`` bounds one request's batch (samples or images); ``max_upload_bytes`` and ``max_image_pixels``
+    bound an image uploaded to ``translate.png`` (larger ones get a 413).
+    """
     if not models:
         raise ValueError("serve at least one model")
     if max_batch_size < 1 or max_samples < 1 or max_queue_delay < 0:
@@ -275,11 +318,14 @@ def create_app(
             raise InferenceError(f"unknown model {name!r} (version {version}); serving {sorted(served)}", 404)
         return served[name]
 
-    async def generate(model: ServedModel, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
-        if len(z) > max_samples:
-            raise InferenceError(f"{len(z)} samples requested; this server allows at most {max_samples} per request")
-        if len(z) == 0:
+    def check_count(n: int) -> None:
+        if n > max_samples:
+            raise InferenceError(f"{n} samples requested; this server allows at most {max_samples} per request")
+        if n == 0:
             raise InferenceError("the batch is empty: ask for at least one sample")
+
+    async def generate(model: ServedModel, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        check_count(len(z))
         return await model.batcher.infer(z, labels)
 
     async def live(request: Request) -> Response:
@@ -288,29 +334,37 @@ def create_app(
     async def ready(request: Request) -> Response:
         body = {
             "ready": True,
-            "models": {n: {"ready": True, "providers": m.generator.providers} for n, m in served.items()},
+            "models": {n: {"ready": True, "providers": m.model.providers} for n, m in served.items()},
         }
         return JSONResponse(body)
 
     async def server_metadata(request: Request) -> Response:
         from ganzoo.version import __version__
 
-        return JSONResponse(
-            {"name": "ganzoo", "version": __version__, "extensions": ["binary_tensor_data", "ganzoo_png"]}
-        )
+        extensions = ["binary_tensor_data", "ganzoo_png", "ganzoo_translate_png"]
+        return JSONResponse({"name": "ganzoo", "version": __version__, "extensions": extensions})
 
     async def model_metadata(request: Request) -> Response:
         return JSONResponse(model_of(request).metadata())
 
     async def model_ready(request: Request) -> Response:
         model = model_of(request)
-        return JSONResponse({"name": model.name, "ready": True, "providers": model.generator.providers})
+        return JSONResponse({"name": model.name, "ready": True, "providers": model.model.providers})
 
     async def infer(request: Request) -> Response:
         model = model_of(request)
-        g = model.generator
         body, tail = parse_request(await request.body(), request.headers.get(HEADER_LENGTH))
         tensors = decode_inputs(body, tail)
+        if isinstance(model.model, OnnxTranslator):
+            out = await translate_tensors(model, tensors)
+        else:
+            out = await generate_tensors(model, tensors, body)
+        payload, headers = encode_response(model.name, body, model.model.output_name, out)
+        return Response(payload, headers=headers)
+
+    async def generate_tensors(model: ServedModel, tensors: dict[str, np.ndarray], body: dict) -> np.ndarray:
+        g = model.model
+        assert isinstance(g, OnnxGenerator)
         expected = set(g.inputs)
         if set(tensors) != expected:
             # ganzoo extension: no inputs at all, but parameters {"n": ..., "seed": ...} draw the latents here
@@ -323,11 +377,34 @@ def create_app(
         if z.dtype != np.float32 or z.ndim != 2 or z.shape[1] != g.z_dim:
             raise InferenceError(f"input 'z' must be FP32 of shape [n, {g.z_dim}], got {datatype(z)} {list(z.shape)}")
         labels = tensors.get("labels")
-        if labels is not None and (labels.dtype != np.int64 or labels.shape != (len(z),)):
-            raise InferenceError(f"input 'labels' must be INT64 of shape [{len(z)}]")
-        out = await generate(model, z, labels)
-        payload, headers = encode_response(model.name, body, g.output_name, out)
-        return Response(payload, headers=headers)
+        if labels is not None:
+            if labels.dtype != np.int64 or labels.shape != (len(z),):
+                raise InferenceError(f"input 'labels' must be INT64 of shape [{len(z)}]")
+            try:
+                g.check_labels(labels, len(z))
+            except ValueError as exc:
+                raise InferenceError(f"input 'labels': {exc}") from exc
+        return await generate(model, z, labels)
+
+    async def translate_tensors(model: ServedModel, tensors: dict[str, np.ndarray]) -> np.ndarray:
+        t = model.model
+        assert isinstance(t, OnnxTranslator)
+        if set(tensors) != {t.input_name}:
+            raise InferenceError(f"model {model.name!r} takes inputs {[t.input_name]}; got {sorted(tensors)}")
+        images = tensors[t.input_name]
+        c, h, w = t.input_shape
+        forms = f"FP32 [n, {c}, {h}, {w}] in [-1, 1] or UINT8 [n, {h}, {w}, {c}]"
+        fits = (images.dtype == np.float32 and images.shape[1:] == (c, h, w)) or (
+            images.dtype == np.uint8 and images.shape[1:] == (h, w, c)
+        )
+        if images.ndim != 4 or not fits:
+            raise InferenceError(f"input {t.input_name!r} must be {forms}; got {datatype(images)} {list(images.shape)}")
+        check_count(len(images))
+        try:
+            x = t.as_input(images)
+        except ValueError as exc:
+            raise InferenceError(f"input {t.input_name!r}: {exc}") from exc
+        return await model.batcher.infer({t.input_name: x})
 
     async def sample_png(request: Request) -> Response:
         from PIL import Image
@@ -336,23 +413,73 @@ def create_app(
 
         name = request.path_params["name"]
         model = model_of(request)
-        if not model.generator.is_image:
+        if isinstance(model.model, OnnxTranslator):
+            raise InferenceError(
+                f"model {name!r} translates images: POST one to /v2/models/{name}/translate.png "
+                f"(curl --data-binary @in.png -H 'content-type: image/png' ...)"
+            )
+        if not model.model.is_image:
             raise InferenceError(f"model {name!r} does not make images", 400)
-        z = _seeded(model.generator, dict(request.query_params))
-        out = await generate(model, z, None)
-        images = out if model.generator.uint8_output else to_uint8_nhwc(out)
+        z = _seeded(model.model, dict(request.query_params))
+        labels = None
+        if "labels" in model.model.inputs:  # class-conditional: ?label=K, or one class after another
+            spec = model.model.label_spec
+            high = int(spec.value_range[1]) if spec and spec.value_range else 0
+            try:
+                label = request.query_params.get("label")
+                labels = np.full(len(z), int(label)) if label else np.arange(len(z)) % (high + 1)
+                labels = model.model.check_labels(labels, len(z))
+            except ValueError as exc:
+                raise InferenceError(f"label: {exc}") from exc
+        out = await generate(model, z, labels)
+        images = out if model.model.uint8_output else to_uint8_nhwc(out)
         grid = make_grid(images)
         buffer = io.BytesIO()
         Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="PNG")
         return Response(buffer.getvalue(), media_type="image/png")
 
+    async def translate_png(request: Request) -> Response:
+        model = model_of(request)
+        t = model.model
+        if not isinstance(t, OnnxTranslator):
+            raise InferenceError(
+                f"model {model.name!r} generates images, it does not translate them: GET /sample/{model.name}.png"
+            )
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/"):
+            raise InferenceError(
+                "send the image file itself as the request body, not a form: "
+                "curl --data-binary @in.png -H 'content-type: image/png' URL",
+                415,
+            )
+        body = await read_limited(request, max_upload_bytes)
+        c, h, w = t.input_shape
+        resize = request.query_params.get("resize", "").lower() in ("1", "true", "yes")
+        array = await run_in_threadpool(decode_image, body, (w, h), c, resize, max_image_pixels)
+        x = t.as_input(array)
+        out = await model.batcher.infer({t.input_name: x})
+        images = out if t.uint8_output else to_uint8_nhwc(out)
+        return Response(await run_in_threadpool(encode_png, images[0]), media_type="image/png")
+
     async def index(request: Request) -> Response:
-        items = "".join(
-            f'<li><h2>{html.escape(n)}</h2><img src="/sample/{html.escape(n)}.png?n=16&amp;seed=0" alt="samples"></li>'
-            for n, m in served.items()
-            if m.generator.is_image
+        items = []
+        for n, m in served.items():
+            name = html.escape(n)
+            if isinstance(m.model, OnnxTranslator):
+                items.append(
+                    f"<li><h2>{name}</h2><input type=file accept='image/png,image/jpeg' "
+                    f"onchange=\"up(this, '{name}')\"> <img id='out-{name}' alt=''></li>"
+                )
+            elif m.model.is_image:
+                items.append(f'<li><h2>{name}</h2><img src="/sample/{name}.png?n=16&amp;seed=0" alt="samples"></li>')
+        script = (
+            "<script>async function up(input, name) {"
+            " const r = await fetch('/v2/models/' + name + '/translate.png?resize=true', "
+            "{method: 'POST', body: input.files[0], headers: {'content-type': input.files[0].type}});"
+            " if (!r.ok) { alert((await r.json()).error); return; }"
+            " document.getElementById('out-' + name).src = URL.createObjectURL(await r.blob()); }</script>"
         )
-        return HTMLResponse(f"<!doctype html><title>ganzoo serve</title><ul>{items}</ul>")
+        return HTMLResponse(f"<!doctype html><title>ganzoo serve</title>{script}<ul>{''.join(items)}</ul>")
 
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, InferenceError):
@@ -375,6 +502,7 @@ def create_app(
             Route(prefix, model_metadata),
             Route(prefix + "/ready", model_ready),
             Route(prefix + "/infer", infer, methods=["POST"]),
+            Route(prefix + "/translate.png", translate_png, methods=["POST"]),
         ]
     routes = [
         Route("/", index),
@@ -393,6 +521,66 @@ def create_app(
     return app
 
 
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) one over ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise InferenceError(f"the upload is {int(declared)} bytes; this server accepts at most {limit}", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InferenceError(f"the upload is over {limit} bytes, the most this server accepts", 413)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body:
+        raise InferenceError("the request body is empty: POST the PNG or JPEG file itself (curl --data-binary @in.png)")
+    return body
+
+
+def decode_image(body: bytes, size: tuple[int, int], channels: int, resize: bool, max_pixels: int) -> np.ndarray:
+    """A PNG or JPEG file -> uint8 ``(1, H, W, C)`` for a model taking ``size`` (W, H) images of ``channels``.
+
+    Raises ``InferenceError``: 400 for what is not a PNG/JPEG or has the wrong size (unless ``resize``), 413 for
+    more than ``max_pixels`` pixels (checked before the pixels are decoded).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(body))
+    except Image.DecompressionBombError as exc:
+        raise InferenceError(f"the image has too many pixels: {exc}", 413) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InferenceError(f"the body is not a PNG or JPEG image ({exc})") from exc
+    if image.format not in IMAGE_FORMATS:
+        raise InferenceError(f"the body is a {image.format} image; send PNG or JPEG", 415)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InferenceError(f"the image has {width}x{height} pixels; this server accepts at most {max_pixels}", 413)
+    try:
+        image.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise InferenceError(f"the image cannot be decoded (truncated or corrupt?): {exc}") from exc
+    if image.size != size:
+        if not resize:
+            raise InferenceError(
+                f"the image is {width}x{height} pixels but the model translates {size[0]}x{size[1]}: resize it, "
+                "or add ?resize=true to have the server resize it"
+            )
+        image = image.resize(size, Image.Resampling.BICUBIC)
+    pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    return pixels.reshape(1, size[1], size[0], channels)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """One uint8 ``(H, W, C)`` image -> PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _seeded(generator: OnnxGenerator, params: dict[str, Any]) -> np.ndarray:
     """Latents for the ``n``/``seed`` parameters (query string or request parameters)."""
     from ganzoo.sampling import latents
@@ -408,7 +596,7 @@ def _seeded(generator: OnnxGenerator, params: dict[str, Any]) -> np.ndarray:
 
 
 def serve(
-    models: dict[str, OnnxGenerator],
+    models: dict[str, OnnxModel],
     *,
     host: str = "127.0.0.1",
     port: int = 8000,

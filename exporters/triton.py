@@ -1,11 +1,15 @@
-"""Write a Triton Inference Server model repository for a generator: the engine for many GPUs and machines.
+"""Write a Triton Inference Server model repository for a generator or a translator: the engine for many GPUs
+and machines.
 
 Layout (what ``tritonserver --model-repository=REPO`` reads)::
 
     REPO/<name>/config.pbtxt        platform onnxruntime_onnx, max_batch_size, dynamic batching, I/O specs
     REPO/<name>/1/model.onnx        the parity-checked ONNX export
 
-The input and output specs are read back from the exported ONNX file, so the two cannot disagree.
+The input and output specs come from the model's input spec as the exported ONNX file records it (its
+``ganzoo.inputs`` / ``ganzoo.outputs`` metadata: names, data types, dims without the batch axis) and are checked
+against the file's graph, so the config and the file cannot disagree. A generator takes ``z`` (and ``labels``),
+a translator ``images``; the output is ``images`` (``images_out`` for translators) or ``samples``.
 """
 
 from __future__ import annotations
@@ -18,28 +22,66 @@ from typing import TYPE_CHECKING, Any
 from ganzoo.errors import GanzooError
 
 if TYPE_CHECKING:
-    from ganzoo.models.generator import Generator
+    from ganzoo.config import InputSpec
+    from ganzoo.models.base import Model
 
 # ONNX TensorProto element types -> Triton's model_config DataType names
 TRITON_TYPES = {1: "TYPE_FP32", 10: "TYPE_FP16", 11: "TYPE_FP64", 7: "TYPE_INT64", 6: "TYPE_INT32", 2: "TYPE_UINT8"}
+# an InputSpec's dtype -> Triton's DataType name
+SPEC_TYPES = {
+    "float32": "TYPE_FP32",
+    "float16": "TYPE_FP16",
+    "float64": "TYPE_FP64",
+    "int64": "TYPE_INT64",
+    "int32": "TYPE_INT32",
+    "uint8": "TYPE_UINT8",
+}
+
+
+def triton_spec(spec: InputSpec) -> dict[str, Any]:
+    """One input or output spec as a Triton tensor spec: name, data type, dims without the batch axis."""
+    if spec.dtype not in SPEC_TYPES:
+        raise GanzooError(f"{spec.name!r} has dtype {spec.dtype!r}, which Triton config writing does not know")
+    if not spec.shape:  # a per-sample scalar such as a class label: Triton wants dims [1] with reshape {}
+        return {"name": spec.name, "data_type": SPEC_TYPES[spec.dtype], "dims": [1], "reshape": True}
+    return {"name": spec.name, "data_type": SPEC_TYPES[spec.dtype], "dims": list(spec.shape), "reshape": False}
 
 
 def _io_specs(onnx_path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(inputs, outputs) of an ONNX file as Triton specs: name, data type, dims without the batch axis."""
+    """(inputs, outputs) of an exported ONNX file as Triton specs, from its ``ganzoo.inputs`` / ``ganzoo.outputs``
+    metadata (the graph's own inputs and outputs for files without it), checked against the graph."""
+    import json
+
     import onnx
 
-    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    from ganzoo.config import InputSpec
 
-    def spec(value: Any) -> dict[str, Any]:
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    graph, meta = model.graph, {p.key: p.value for p in model.metadata_props}
+
+    def from_graph(value: Any) -> dict[str, Any]:
         tensor = value.type.tensor_type
         dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim][1:]
-        if not dims:  # a per-sample scalar such as a class label: Triton wants dims [1] with reshape {}
+        if not dims:
             return {"name": value.name, "data_type": TRITON_TYPES[tensor.elem_type], "dims": [1], "reshape": True}
         return {"name": value.name, "data_type": TRITON_TYPES[tensor.elem_type], "dims": dims, "reshape": False}
 
     initializers = {i.name for i in graph.initializer}
-    inputs = [spec(v) for v in graph.input if v.name not in initializers]
-    return inputs, [spec(v) for v in graph.output]
+    actual = (
+        [from_graph(v) for v in graph.input if v.name not in initializers],
+        [from_graph(v) for v in graph.output],
+    )
+    if "ganzoo.inputs" not in meta or "ganzoo.outputs" not in meta:
+        return actual
+    specs = tuple(
+        [triton_spec(InputSpec.from_dict(d)) for d in json.loads(meta[key])]
+        for key in ("ganzoo.inputs", "ganzoo.outputs")
+    )
+    if specs != actual:
+        raise GanzooError(
+            f"{onnx_path}: the input spec in its metadata {specs} does not match its graph {actual}; re-export it"
+        )
+    return specs
 
 
 def config_pbtxt(
@@ -78,10 +120,11 @@ def config_pbtxt(
 
 
 def export_triton(
-    generator: Generator,
+    model: Model,
     repo: str | Path,
     *,
     name: str | None = None,
+    direction: str | None = None,
     max_batch_size: int = 64,
     max_queue_delay_us: int = 1000,
     instance_kind: str = "KIND_GPU",
@@ -89,17 +132,20 @@ def export_triton(
     overwrite: bool = False,
     **onnx_options: Any,
 ) -> Path:
-    """Export ``generator`` into the Triton model repository ``repo`` as model ``name``; returns the model folder.
+    """Export ``model`` (a generator, or one direction of a translator) into the Triton model repository ``repo``
+    as model ``name``; returns the model folder.
 
-    ``instance_kind`` is ``KIND_GPU`` (one instance per GPU by default) or ``KIND_CPU``. ``onnx_options`` go to
-    ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or not at all; an existing one is an
-    error unless ``overwrite=True``, which replaces it whole.
+    ``direction`` picks the network of a model with several (``g_ab``); the default name is then
+    ``<architecture>-<direction>``. ``instance_kind`` is ``KIND_GPU`` (one instance per GPU by default) or
+    ``KIND_CPU``. ``onnx_options`` go to ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or
+    not at all; an existing one is an error unless ``overwrite=True``, which replaces it whole.
     """
     import re
 
-    from ganzoo.exporters.onnx import export_onnx
+    from ganzoo.exporters.onnx import export_onnx, pick_role
 
-    name = name or generator.architecture
+    pick_role(model, direction)  # a model with several networks names one before anything is written
+    name = name or (f"{model.architecture}-{direction}" if direction else model.architecture)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise GanzooError(f"Triton model name {name!r} may only use letters, digits, '_', '.' and '-'")
     if max_batch_size < 1:
@@ -119,7 +165,7 @@ def export_triton(
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=repo))
     try:
         onnx_path = staging / "1" / "model.onnx"
-        export_onnx(generator, onnx_path, **onnx_options)
+        export_onnx(model, onnx_path, direction=direction, **onnx_options)
         inputs, outputs = _io_specs(onnx_path)
         text = config_pbtxt(
             name,

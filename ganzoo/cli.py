@@ -79,14 +79,18 @@ def main() -> None:
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def list_command(as_json: bool) -> None:
-    """List architectures, losses, datasets, metrics, exporters and zoo models."""
+    """List architectures, training methods, losses, datasets, metrics, exporters and zoo models."""
     from ganzoo.host.manager import get_registry
 
     registry = get_registry()
     sections = {
         "architectures": [
-            (a.name, f"{a.task}, default loss {a.default_loss}", a.plugin, a.description)
+            (a.name, f"{a.task}, method {a.default_method}, loss {a.default_loss}", a.plugin, a.description)
             for a in registry.architectures.values()
+        ],
+        "methods": [
+            (x.name, "needs " + ", ".join(sorted(x.method_class.needs)), x.plugin, x.description)
+            for x in registry.methods.values()
         ],
         "losses": [(x.name, "", x.plugin, x.description) for x in registry.losses.values()],
         "datasets": [
@@ -149,49 +153,63 @@ def plugins_command(as_json: bool) -> None:
             click.secho(f"    error: {error}", fg="red")
 
 
+def _train_setting_options(command: Any) -> Any:
+    """One option per ``TrainConfig`` field (``--batch-size``, ``--lr-decay``, ...): the settings are listed once,
+    in ``ganzoo.training.config``, and the CLI follows them."""
+    from ganzoo.training.config import TrainConfig
+
+    for f, kind in reversed(TrainConfig.cli_fields()):
+        flag = "--" + f.name.replace("_", "-")
+        extra: dict[str, Any] = {"help": f.metadata["help"], "show_default": f.default is not None}
+        if kind is bool:
+            command = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=f.default, **extra)(command)
+            continue
+        if "choices" in f.metadata:
+            extra["type"] = click.Choice(f.metadata["choices"])
+        else:
+            extra["type"] = kind
+        if "metavar" in f.metadata:
+            extra["metavar"] = f.metadata["metavar"]
+        command = click.option(flag, f.name, default=f.default, **extra)(command)
+    return command
+
+
 @main.command("train")
 @click.argument("architecture")
-@click.option("--data", required=True, help="Dataset name (ring-8, grid-25), a .npz file or an image folder.")
+@click.option(
+    "--data",
+    required=True,
+    help="Dataset name (ring-8, grid-25), a .npz file, an image folder, or NAME:PATH (fashion-mnist:FILE, "
+    "paired-npz:FILE, ...).",
+)
+@click.option("--method", default=None, help="Training method (default: the architecture's; `ganzoo list`).")
 @click.option("--loss", default=None, help="Loss name (default: the architecture's).")
-@click.option("--steps", default=1000, show_default=True, type=int, help="Total generator steps.")
-@click.option("--batch-size", default=64, show_default=True, type=int)
-@click.option("--lr", default=None, type=float, help="Learning rate (default: the loss's recommendation).")
 @click.option("--beta1", default=None, type=float, help="Adam beta1 (default: the loss's recommendation).")
 @click.option("--beta2", default=None, type=float, help="Adam beta2 (default: the loss's recommendation).")
-@click.option(
-    "--lr-decay",
-    type=click.Choice(["none", "linear"]),
-    default="none",
-    show_default=True,
-    help="linear: learning rates fall linearly to 0 at the last step.",
-)
-@click.option(
-    "--lr-decay-start",
-    default=0,
-    show_default=True,
-    type=int,
-    metavar="STEP",
-    help="With --lr-decay linear: constant learning rates up to STEP, then the linear fall.",
-)
-@click.option("--ema", default=0.999, show_default=True, type=float, help="EMA decay of the saved generator.")
-@click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
 @click.option(
     "--out-dir",
     "-o",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Run folder: generator, checkpoint, log, plots.",
+    help="Run folder: model, checkpoint, log, plots.",
 )
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoint.safetensors.")
-@click.option("--resize", is_flag=True, help="Resize/convert .npz images to the model's size and channels.")
-@click.option("--data-key", default=None, help="Array name inside a .npz file.")
+@click.option("--overwrite", is_flag=True, help="Start afresh in an OUT_DIR that holds a run (deletes its outputs).")
+@click.option("--data-key", default=None, help="Array name inside a .npz file (same as --data-option key=NAME).")
 @click.option(
     "--set",
-    "settings",
+    "model_settings",
     multiple=True,
     metavar="KEY=VALUE",
     help="Architecture config field, e.g. --set image_size=32 --set channels=1 (repeatable).",
+)
+@click.option(
+    "--method-option",
+    "method_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Training method option, e.g. --method-option l1_weight=100 (repeatable).",
 )
 @click.option(
     "--loss-option",
@@ -200,101 +218,66 @@ def plugins_command(as_json: bool) -> None:
     metavar="KEY=VALUE",
     help="Loss option, e.g. --loss-option gp_weight=5 (repeatable).",
 )
-@click.option("--log-every", default=10, show_default=True, type=int)
 @click.option(
-    "--track-moments",
-    default=0,
-    show_default=True,
-    type=int,
-    metavar="STEPS",
-    help="Every STEPS steps, record moment distances to the data and ReLU sparsity (moments.csv/.png); 0: off.",
+    "--data-option",
+    "data_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Data source option, e.g. --data-option split=test (repeatable).",
 )
-@click.option(
-    "--standing-stats",
-    default=0,
-    show_default=True,
-    type=int,
-    metavar="BATCHES",
-    help="At the end, re-measure the generator's batch-norm statistics over BATCHES latent batches; 0: off.",
-)
-@click.option("--sample-every", default=500, show_default=True, type=int)
-@click.option("--checkpoint-every", default=1000, show_default=True, type=int)
-@click.option(
-    "--channels-last/--no-channels-last",
-    default=True,
-    show_default=True,
-    help="channels_last (NHWC) memory format: faster convolutions.",
-)
-@click.option("--amp", is_flag=True, help="bfloat16 mixed precision (CUDA only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_train_setting_options
 def train_command(
     architecture: str,
     data: str,
+    method: str | None,
     loss: str | None,
-    steps: int,
-    batch_size: int,
-    lr: float | None,
     beta1: float | None,
     beta2: float | None,
-    lr_decay: str,
-    lr_decay_start: int,
-    ema: float,
-    seed: int,
     device: str | None,
     out_dir: Path,
     resume: bool,
-    resize: bool,
+    overwrite: bool,
     data_key: str | None,
-    settings: tuple[str, ...],
+    model_settings: tuple[str, ...],
+    method_settings: tuple[str, ...],
     loss_settings: tuple[str, ...],
-    log_every: int,
-    track_moments: int,
-    standing_stats: int,
-    sample_every: int,
-    checkpoint_every: int,
-    channels_last: bool,
-    amp: bool,
+    data_settings: tuple[str, ...],
     quiet: bool,
+    **settings: Any,
 ) -> None:
-    """Train ARCHITECTURE on --data and save the generator to --out-dir."""
+    """Train ARCHITECTURE on --data and save the published model to --out-dir."""
     from ganzoo.host.manager import get_registry
     from ganzoo.training import train
 
-    betas = None
+    loss_options = parse_assignments(loss_settings, "--loss-option")
     if beta1 is not None or beta2 is not None:
-        name = loss or get_registry().get("architecture", architecture).default_loss
-        default = get_registry().get("loss", name).create().optimizer.get("betas", (0.5, 0.999))
-        betas = (default[0] if beta1 is None else beta1, default[1] if beta2 is None else beta2)
-    generator = train(
+        registry = get_registry()
+        arch = registry.get("architecture", architecture)
+        name = loss or arch.default_loss
+        default = registry.get("loss", name).create(**loss_options).optimizer.get("betas", (0.5, 0.999))
+        settings["betas"] = (default[0] if beta1 is None else beta1, default[1] if beta2 is None else beta2)
+    data_options = parse_assignments(data_settings, "--data-option")
+    if data_key:
+        data_options["key"] = data_key
+    model = train(
         architecture,
         data,
+        method=method,
+        method_options=parse_assignments(method_settings, "--method-option"),
         loss=loss,
-        loss_options=parse_assignments(loss_settings, "--loss-option"),
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        betas=betas,
-        lr_decay=lr_decay,
-        lr_decay_start=lr_decay_start,
-        ema=ema,
-        seed=seed,
-        device=device,
+        loss_options=loss_options,
+        device=_device(device),
         out_dir=out_dir,
         resume=resume,
-        resize=resize,
-        log_every=log_every,
-        track_moments=track_moments,
-        standing_stats=standing_stats,
-        sample_every=sample_every,
-        checkpoint_every=checkpoint_every,
-        channels_last=channels_last,
-        amp=amp,
+        overwrite=overwrite,
         progress=not quiet,
-        data_options={"key": data_key} if data_key else None,
-        **parse_assignments(settings, "--set"),
+        data_options=data_options or None,
+        **settings,
+        **parse_assignments(model_settings, "--set"),
     )
     click.echo(
-        f"trained {generator.architecture} for {generator.training['steps']} steps; wrote {out_dir}/ "
+        f"trained {model.architecture} for {model.training['steps']} steps; wrote {out_dir}/ "
         "(config.json, model.safetensors, samples.png, losses.png, losses.csv, checkpoint.safetensors)"
     )
 
@@ -395,6 +378,9 @@ def push_command(
 )
 @click.option("--uint8", is_flag=True, help="Output uint8 NHWC images, converted inside the graph.")
 @click.option("--fp16", is_flag=True, help="Half-precision network for GPUs (float32 inputs and outputs).")
+@click.option(
+    "--direction", default=None, help="The network of a translator with several (e.g. g_ab or g_ba for CycleGAN)."
+)
 @click.option("--name", default=None, help="triton: the model's name in the repository (default: architecture).")
 @click.option("--max-batch-size", default=None, type=int, help="triton: max_batch_size (default 64).")
 @click.option(
@@ -407,14 +393,16 @@ def export_command(
     output: Path,
     uint8: bool,
     fp16: bool,
+    direction: str | None,
     name: str | None,
     max_batch_size: int | None,
     instance_kind: str | None,
     overwrite: bool,
 ) -> None:
-    """Export MODEL (a saved folder or zoo name) to ONNX or a Triton model repository.
+    """Export MODEL (a saved folder or zoo name: a generator or a translator) to ONNX or a Triton model repository.
 
-    An existing output is refused unless --overwrite is given; the new one replaces it atomically.
+    A translator with several directions (CycleGAN) exports one at a time: --direction g_ab. An existing output is
+    refused unless --overwrite is given; the new one replaces it atomically.
     """
     from ganzoo.exporting import export
     from ganzoo.loading import load
@@ -424,6 +412,8 @@ def export_command(
         options["uint8"] = True
     if fp16:
         options["fp16"] = True
+    if direction:
+        options["direction"] = direction
     triton_only = {"name": name, "max_batch_size": max_batch_size, "instance_kind": instance_kind}
     triton_only = {k: v for k, v in triton_only.items() if v is not None}
     if triton_only and fmt != "triton":
@@ -464,8 +454,12 @@ def serve_command(
     allow_cpu_fallback: bool,
     threads: int | None,
 ) -> None:
-    """Serve MODELS ([NAME=]FILE.onnx, or a folder / zoo name, exported on start) over the Open Inference Protocol."""
-    from ganzoo.exporters.runtime import OnnxGenerator
+    """Serve MODELS ([NAME=]FILE.onnx, or a folder / zoo name, exported on start) over the Open Inference Protocol.
+
+    Generators and translators alike: a translator's .onnx (from `ganzoo export --direction ...` for CycleGAN) is
+    served with an `images` input and a PNG upload at /v2/models/NAME/translate.png.
+    """
+    from ganzoo.exporters.runtime import open_model
     from ganzoo.exporters.server import model_names, serve
 
     # models exported on start go to one temporary folder, removed when the server stops or start-up fails
@@ -483,9 +477,7 @@ def serve_command(
         generators = {}
         for name, path in model_names(models).items():
             onnx_path = _onnx_file(path, workdir)
-            generators[name] = OnnxGenerator(
-                onnx_path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads
-            )
+            generators[name] = open_model(onnx_path, providers, allow_cpu_fallback=allow_cpu_fallback, threads=threads)
             click.echo(f"{name}: {onnx_path} on {generators[name].providers}")
         cleanup.enter_context(_exit_on_sigterm())
         serve(

@@ -252,7 +252,10 @@ def resolve_data(data: Any, **options: Any) -> Dataset:
     if not isinstance(data, Path) and text in registry.datasets:
         entry = registry.datasets[text]
         if entry.needs_path:
-            raise DataError(f"dataset {text!r} reads files: pass a path to a .npz file or an image folder")
+            raise DataError(
+                f"dataset {text!r} reads files: pass {text}:PATH (e.g. --data {text}:data/file.npz), naming the "
+                "file or folder it should read"
+            )
         return entry.factory(**options)
     name, sep, rest = text.partition(":")
     if sep and name in registry.datasets and registry.datasets[name].needs_path:  # "paired-npz:FILE" and the like

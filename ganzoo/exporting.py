@@ -9,6 +9,7 @@ from typing import Any
 
 from ganzoo.errors import GanzooError
 from ganzoo.host.manager import get_registry
+from ganzoo.models.base import Model
 from ganzoo.models.generator import Generator
 
 
@@ -23,15 +24,16 @@ def export(
     """Export ``generator`` (a ``Generator``, a saved folder or a zoo name) to ``path`` in ``format``.
 
     ``options`` go to the format's exporter, e.g. ``uint8=True`` / ``fp16=True`` for ``onnx`` or
-    ``max_batch_size=64`` for ``triton``. An existing target (the ``.onnx`` file, the Triton model folder) is an
-    error unless ``overwrite=True``, which is passed on to the exporter. Returns the path written.
+    ``max_batch_size=64`` for ``triton``; ``direction="g_ab"`` picks one network of a translator with several.
+    An existing target (the ``.onnx`` file, the Triton model folder) is an error unless ``overwrite=True``, which
+    is passed on to the exporter. Returns the path written.
     """
     exporter = get_registry().get("exporter", format)
     if _accepts(exporter.export, "overwrite"):
         options["overwrite"] = overwrite
     elif not overwrite and Path(path).exists():  # an exporter that knows no overwrite: refuse existing targets here
         raise GanzooError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    if not isinstance(generator, Generator):
+    if not isinstance(generator, Model):  # a Generator or a Translator is exported as it is
         from ganzoo.loading import load
 
         generator = load(generator)

@@ -16,8 +16,9 @@ from ganzoo.errors import ModelFileError, UnknownNameError
 from ganzoo.host import get_host
 from ganzoo.hub.download import HUB_PREFIX, HubName, download_folder, is_hub_name, verify_sha256
 from ganzoo.models.base import Model
-from ganzoo.models.folder import WEIGHTS_NAME, load_folder
+from ganzoo.models.folder import WEIGHTS_NAME
 from ganzoo.models.generator import Generator
+from ganzoo.models.reader import load_folder
 
 #: File endings that make a name a path (of a file or folder), never a zoo short name.
 PATH_SUFFIXES = (".safetensors", ".json", ".onnx", ".npz", ".pt", ".pth", ".ckpt", ".bin", ".pkl")
@@ -27,7 +28,7 @@ def create(architecture: str, *, seed: int | None = None, **config: Any) -> Mode
     """A new, randomly initialised model of a registered architecture (``config`` overrides its defaults): a
     ``Generator``, or a ``Translator`` for image-to-image architectures, holding the roles its default method
     publishes."""
-    from ganzoo.models import published_model
+    from ganzoo.models.kinds import published_model
 
     registry = get_host().registry
     arch = registry.get("architecture", architecture)

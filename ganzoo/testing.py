@@ -1,9 +1,12 @@
-"""The architecture contract test, for ganzoo's own tests and for plugin authors' test suites.
+"""The contract tests for ganzoo's own tests and for plugin authors' test suites.
 
-from ganzoo.testing import check_architecture
+from ganzoo.testing import check_architecture, check_method
 
 def test_my_architecture():
     check_architecture("stylegan2")
+
+def test_my_method():
+    check_method("pix2pix", "unet-patchgan", "paired-npz:pairs.npz")
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import torch
 
 from ganzoo.host.manager import get_registry
 from ganzoo.loading import create
-from ganzoo.models.folder import load_folder, save
+from ganzoo.models.folder import save
+from ganzoo.models.reader import load_folder
 
 
 def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> None:
@@ -27,18 +31,23 @@ def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> N
     """
     arch = get_registry().get("architecture", name)
     config = {**arch.tiny, **overrides}
+    if arch.task == "image-to-image":
+        _check_translator(name, batch_size, config)
+        return
     generator = create(name, seed=0, **config)
     cfg = generator.config
     G, D = generator.module.train(), arch.discriminator(cfg).train()
 
     z = torch.randn(batch_size, cfg.z_dim)
-    fake = G(z)
+    # a class-conditional model (``labels`` in its input spec) gets labels in G and D: G(z, y), D(x, y)
+    labels = [torch.randint(int(s.value_range[0]), int(s.value_range[1]) + 1, (batch_size,)) for s in cfg.inputs[1:]]
+    fake = G(z, *labels)
     expected = (batch_size, *cfg.output_shape)
     assert tuple(fake.shape) == expected, f"{name}: generator output {tuple(fake.shape)}, expected {expected}"
     assert torch.isfinite(fake).all(), f"{name}: generator output is not finite"
     if cfg.is_image:
         assert fake.min() >= -1 and fake.max() <= 1, f"{name}: images must lie in [-1, 1]"
-    logits = D(fake)
+    logits = D(fake, *labels)
     assert tuple(logits.shape) == (batch_size,), (
         f"{name}: discriminator output {tuple(logits.shape)}, expected ({batch_size},)"
     )
@@ -53,9 +62,10 @@ def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> N
     assert any(p.grad.abs().sum() > 0 for p in G.parameters()), f"{name}: all generator gradients are zero"
 
     generator.eval()
-    first = generator.sample(batch_size, seed=1, output="raw")
-    assert torch.equal(first, generator.sample(batch_size, seed=1, output="raw")), f"{name}: same seed, other output"
-    assert not torch.equal(first, generator.sample(batch_size, seed=2, output="raw")), f"{name}: seed is ignored"
+    y = {"labels": labels[0]} if labels else {}
+    first = generator.sample(batch_size, seed=1, output="raw", **y)
+    assert torch.equal(first, generator.sample(batch_size, seed=1, output="raw", **y)), f"{name}: same seed differs"
+    assert not torch.equal(first, generator.sample(batch_size, seed=2, output="raw", **y)), f"{name}: seed ignored"
 
     with tempfile.TemporaryDirectory() as folder:
         save(generator, folder)
@@ -65,7 +75,34 @@ def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> N
     assert saved_state.keys() == loaded_state.keys(), f"{name}: save/load changed the parameter names"
     for key, value in saved_state.items():
         assert torch.equal(value, loaded_state[key]), f"{name}: save/load changed {key}"
-    assert torch.equal(first, loaded.sample(batch_size, seed=1, output="raw")), f"{name}: loaded model samples differ"
+    assert torch.equal(first, loaded.sample(batch_size, seed=1, output="raw", **y)), f"{name}: loaded samples differ"
+
+
+def _check_translator(name: str, batch_size: int, config: dict[str, Any]) -> None:
+    """``check_architecture`` for image-to-image architectures: every published role maps images of the input
+    spec to images of the output shape in [-1, 1], gradients reach every parameter, save -> load is bit-exact."""
+    from ganzoo.models.reader import load_folder
+
+    model = create(name, seed=0, **config)
+    spec, out_shape = model.inputs[0], tuple(model.output_shape)
+    images = torch.rand(batch_size, *spec.shape) * 2 - 1
+    for role, module in model.modules.items():
+        module.train()
+        out = module(images)
+        assert tuple(out.shape) == (batch_size, *out_shape), f"{name}: {role} output {tuple(out.shape)}"
+        assert torch.isfinite(out).all() and out.min() >= -1 and out.max() <= 1, f"{name}: {role} leaves [-1, 1]"
+        out.mean().backward()
+        for param_name, p in module.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), f"{name}: {role}.{param_name} gets no gradient"
+    model.eval()
+    first = {role: model.translate(images, direction=role, output="raw") for role in model.roles}
+    with tempfile.TemporaryDirectory() as folder:
+        save(model, folder)
+        loaded = load_folder(folder)
+    assert loaded.roles == model.roles and loaded.config == model.config, f"{name}: roles or config changed"
+    for role in model.roles:
+        again = loaded.translate(images, direction=role, output="raw")
+        assert torch.equal(first[role], again), f"{name}: {role} translates differently after save/load"
 
 
 def check_method(

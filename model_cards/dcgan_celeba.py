@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     import ganzoo
     from ganzoo.fileio import sha256_file
     from ganzoo.hub.cards import render_card
-    from ganzoo.models.folder import load_folder, save
+    from ganzoo.models.folder import save
+    from ganzoo.models.reader import load_folder
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, nargs="?", help="the training run folder (ganzoo train -o ...)")

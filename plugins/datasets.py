@@ -1,7 +1,8 @@
-"""Built-in data sources: ``.npz`` image arrays, image folders, and 2-D Gaussian mixtures.
+"""Built-in data sources: ``.npz`` image arrays, image folders, Fashion-MNIST, and 2-D Gaussian mixtures.
 
 Every source loads the whole set into memory once, as uint8 (images) or float (points), so batches cost an
-index-select (see ``ganzoo.data``).
+index-select (see ``ganzoo.data``). The readers here (``open_npz``, ``nhwc_images``, ``_fit_images``,
+``list_files``, ``decode_all``, ``_square``, ``_to_tensor``) are shared with ``ganzoo.plugins.image_pairs``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +22,20 @@ from ganzoo.data import InMemoryData
 from ganzoo.errors import DataError
 
 NPZ_KEYS = ("images", "x_train", "x", "arr_0")
+#: Fashion-MNIST's ten classes, in label order (Xiao, Rasul and Vollgraf 2017).
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+FASHION_MNIST_SIZE, FASHION_MNIST_PADDED = 28, 32
 # CelebA's img_align_celeba pictures are 178x218; the usual crop is the 178x178 square from row 20.
 CELEBA_SIZE, CELEBA_BOX = (178, 218), (0, 20, 178, 198)
 
@@ -54,6 +70,35 @@ def gaussian_mixture(name: str, n: int = 100_000, seed: int = 0, std: float | No
 
 
 # -- image arrays ---------------------------------------------------------------------------------------------
+
+
+def open_npz(path: Path) -> np.lib.npyio.NpzFile:
+    """Open a ``.npz`` archive for reading arrays (never unpickling); use it as a context manager."""
+    try:
+        archive = np.load(path, allow_pickle=False)  # never unpickle: arrays only
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as a .npz archive: {exc}") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} holds a single array, not a .npz archive of named arrays (save it with np.savez)")
+    return archive
+
+
+def nhwc_images(images: np.ndarray, source: str) -> np.ndarray:
+    """A uint8 image array as stored, ``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)``, as ``(N, H, W, C)``
+    with C 1 or 3 (alpha dropped). ``source`` names the array in error messages."""
+    if images.dtype != np.uint8:
+        raise DataError(f"{source} has dtype {images.dtype}; ganzoo reads uint8 images in [0, 255]")
+    if images.ndim == 3:
+        images = images[..., None]
+    elif images.ndim == 4 and images.shape[1] in (1, 3, 4) and images.shape[-1] not in (1, 3, 4):
+        images = images.transpose(0, 2, 3, 1)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise DataError(f"{source} has shape {images.shape}; expected (N, H, W[, C]) with C in 1, 3, 4")
+    if len(images) == 0:
+        raise DataError(f"{source} holds no images")
+    if images.shape[-1] == 4:
+        images = images[..., :3]  # drop alpha
+    return images
 
 
 def _fit_images(
@@ -103,6 +148,7 @@ def _fit_model_hint(h: int, w: int, c: int) -> str:
 
 
 def _square(picture):
+    """The centred square crop of a PIL picture (CelebA's 178x218 pictures: their usual crop)."""
     w, h = picture.size
     if (w, h) == CELEBA_SIZE:
         return picture.crop(CELEBA_BOX)
@@ -112,6 +158,7 @@ def _square(picture):
 
 
 def _to_tensor(images: np.ndarray, description: str, labels: np.ndarray | None = None) -> InMemoryData:
+    """uint8 NHWC images (and optional labels) -> an ``InMemoryData`` of NCHW uint8 (and int64 labels)."""
     data = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))  # NHWC -> NCHW, uint8
     return InMemoryData(
         data, None if labels is None else torch.from_numpy(labels.astype(np.int64)), description=description
@@ -128,11 +175,7 @@ def npz_images(
 ) -> InMemoryData:
     """uint8 images from a ``.npz`` file: ``(N, H, W, C)``, ``(N, H, W)`` or ``(N, C, H, W)``."""
     path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)  # never unpickle: arrays only
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as a .npz archive: {exc}") from exc
-    with archive:
+    with open_npz(path) as archive:
         keys = list(archive.keys())
         if key is None:
             key = next((k for k in NPZ_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
@@ -141,20 +184,74 @@ def npz_images(
         images = archive[key]
         label_key = {"images": "labels", "x_train": "y_train", "x": "y"}.get(key)
         labels = archive[label_key] if label_key in keys else None
-    if images.dtype != np.uint8:
-        raise DataError(f"{path}[{key!r}] has dtype {images.dtype}; ganzoo reads uint8 images in [0, 255]")
-    if images.ndim == 3:
-        images = images[..., None]
-    elif images.ndim == 4 and images.shape[1] in (1, 3, 4) and images.shape[-1] not in (1, 3, 4):
-        images = images.transpose(0, 2, 3, 1)
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
-        raise DataError(f"{path}[{key!r}] has shape {images.shape}; expected (N, H, W[, C]) with C in 1, 3, 4")
-    if len(images) == 0:
-        raise DataError(f"{path}[{key!r}] holds no images")
-    if images.shape[-1] == 4:
-        images = images[..., :3]  # drop alpha
+    images = nhwc_images(images, f"{path}[{key!r}]")
     images = _fit_images(images, image_size, channels, resize, f"{path}[{key!r}]")
     return _to_tensor(images, f"{path.name} ({len(images)} images)", labels)
+
+
+# -- Fashion-MNIST ---------------------------------------------------------------------------------------------
+
+
+def fashion_mnist(
+    path: str | os.PathLike,
+    *,
+    split: str = "train",
+    image_size: int | None = None,
+    channels: int | None = None,
+    resize: bool = False,
+) -> InMemoryData:
+    """Fashion-MNIST (Xiao, Rasul and Vollgraf 2017) from its Keras-layout ``.npz``, with labels.
+
+    ``path`` is the ``.npz`` holding ``x_train``/``y_train`` and ``x_test``/``y_test`` (or a folder holding
+    ``fashion_mnist.npz``); ``split`` is ``"train"`` (60,000 pictures) or ``"test"`` (10,000). Yields
+    ``{"image", "label"}``: 28x28 greyscale uint8 pictures and int64 labels 0-9; the returned data's ``classes``
+    names them (``FASHION_MNIST_CLASSES``: T-shirt/top, Trouser, ..., Ankle boot).
+
+    ``image_size=32`` zero-pads the pictures by 2 pixels on every side, no ``resize`` needed: the background of
+    Fashion-MNIST is exactly 0, so the padded picture is the original on a larger canvas, pixel for pixel
+    (resizing would resample, and blur, every picture). Any other size needs ``resize=True`` (LANCZOS resizing);
+    ``channels=3`` needs ``resize=True`` too (the grey value copied to R, G and B). Otherwise a ``DataError`` says
+    what to set.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "fashion_mnist.npz"
+    if split not in ("train", "test"):
+        raise DataError(f"fashion-mnist: split={split!r}; choose split='train' (60,000 pictures) or 'test' (10,000)")
+    x_key, y_key = f"x_{split}", f"y_{split}"
+    with open_npz(path) as archive:
+        keys = list(archive.keys())
+        if x_key not in keys or y_key not in keys:
+            raise DataError(
+                f"{path} has arrays {keys}, not {x_key!r} and {y_key!r}: fashion-mnist reads the Keras layout "
+                "(x_train, y_train, x_test, y_test). For other image arrays use the plain .npz source (--data FILE)."
+            )
+        images, labels = archive[x_key], archive[y_key]
+    source = f"{path}[{x_key!r}]"
+    images = nhwc_images(images, source)
+    n, h, w, _ = images.shape
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}[{y_key!r}] has shape {labels.shape} and dtype {labels.dtype}; expected {n} integers")
+    if labels.min() < 0 or labels.max() >= len(FASHION_MNIST_CLASSES):
+        raise DataError(f"{path}[{y_key!r}] has labels outside 0-9 ({labels.min()}..{labels.max()})")
+    if image_size == FASHION_MNIST_PADDED and (h, w) == (FASHION_MNIST_SIZE, FASHION_MNIST_SIZE):
+        margin = (FASHION_MNIST_PADDED - FASHION_MNIST_SIZE) // 2
+        images = np.pad(images, ((0, 0), (margin, margin), (margin, margin), (0, 0)))  # the background is 0
+    elif image_size not in (None, h) and not resize:
+        raise DataError(
+            f"fashion-mnist pictures are {h}x{w}; image_size={FASHION_MNIST_PADDED} pads them exactly (no resize), "
+            f"but image_size={image_size} needs resize=True (CLI: --resize) to resize them, or set the model's "
+            f"image_size={FASHION_MNIST_PADDED} (CLI: --set image_size={FASHION_MNIST_PADDED})."
+        )
+    if channels not in (None, images.shape[-1]) and not resize:
+        raise DataError(
+            f"fashion-mnist is greyscale (1 channel), but the model wants channels={channels}: set the model's "
+            "channels=1 (CLI: --set channels=1), or pass resize=True (CLI: --resize) to convert to RGB on load."
+        )
+    images = _fit_images(images, image_size, channels, resize, source)
+    data = _to_tensor(images, f"Fashion-MNIST {split} ({len(images)} images, 10 classes)", labels)
+    data.classes = FASHION_MNIST_CLASSES
+    return data
 
 
 # -- image folders ---------------------------------------------------------------------------------------------
@@ -187,18 +284,33 @@ def image_folder(
     CelebA's 178x218 ``img_align_celeba`` pictures get their usual crop (the 178x178 square from row 20).
     Unreadable files are skipped with a warning that counts them; no readable file at all is an error.
     """
-    from tqdm.auto import tqdm
-
     root = Path(path)
+    image_size = image_size or 64
+    mode = "L" if channels == 1 else "RGB"
+    images = decode_all(list_files(root), lambda p: _read_image(p, image_size, mode), root, progress)
+    return _to_tensor(np.stack(images), f"{root.name} ({len(images)} images)")
+
+
+def list_files(root: Path) -> list[Path]:
+    """The files under ``root`` (recursively, hidden ones left out), sorted; an empty folder is an error."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
         raise DataError(f"the image folder {root} is empty")
-    image_size = image_size or 64
-    mode = "L" if channels == 1 else "RGB"
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
+    return files
+
+
+def decode_all(files: list[Path], read: Any, root: Path, progress: bool = True) -> list[Any]:
+    """``read(file)`` for every file on a thread pool (PIL decodes without the GIL), in order.
+
+    ``read`` returns the decoded value or the ``Exception`` it met; those files are skipped with one warning that
+    counts them, and no readable file at all is an error.
+    """
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         results = list(
             tqdm(
-                pool.map(lambda p: _read_image(p, image_size, mode), files),
+                pool.map(read, files),
                 total=len(files),
                 desc=f"reading {root.name}",
                 unit="img",
@@ -206,9 +318,9 @@ def image_folder(
                 leave=False,
             )
         )
-    images = [r for r in results if isinstance(r, np.ndarray)]
-    failed = [(f, r) for f, r in zip(files, results, strict=True) if not isinstance(r, np.ndarray)]
-    if not images:
+    decoded = [r for r in results if not isinstance(r, Exception)]
+    failed = [(f, r) for f, r in zip(files, results, strict=True) if isinstance(r, Exception)]
+    if not decoded:
         raise DataError(
             f"none of the {len(files)} files in {root} is a readable image (e.g. {failed[0][0].name}: {failed[0][1]})"
         )
@@ -216,13 +328,14 @@ def image_folder(
         warnings.warn(
             f"skipped {len(failed)} unreadable file(s) of {len(files)} in {root} "
             f"(e.g. {failed[0][0].name}: {failed[0][1]})",
-            stacklevel=2,
+            stacklevel=3,
         )
-    return _to_tensor(np.stack(images), f"{root.name} ({len(images)} images)")
+    return decoded
 
 
 @ganzoo.hookimpl
 def register_datasets(register):
+    """Register the built-in sources: the 2-D mixtures, .npz arrays, Fashion-MNIST and image folders."""
     register(
         "ring-8",
         lambda **kw: gaussian_mixture("ring-8", **kw),
@@ -238,6 +351,13 @@ def register_datasets(register):
         npz_images,
         needs_path=True,
         description="uint8 image arrays in a .npz file (keys images / x_train / x / arr_0)",
+    )
+    register(
+        "fashion-mnist",
+        fashion_mnist,
+        needs_path=True,
+        description="Fashion-MNIST from its Keras-layout .npz: 28x28 greyscale, labels 0-9 (split=train|test); "
+        "image_size=32 zero-pads exactly",
     )
     register(
         "image-folder",

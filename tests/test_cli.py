@@ -186,10 +186,45 @@ def test_readme_fashion_mnist_command_runs(tmp_path):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     line = next(x for x in readme.splitlines() if x.startswith("ganzoo train dcgan") and "fashion_mnist" in x)
     args = shlex.split(line)[1:]
-    data = args[args.index("--data") + 1]
+    name, _, data = args[args.index("--data") + 1].rpartition(":")
     assert (REPO / data).resolve() == FASHION.resolve()  # the README's path, read from the repository root
-    args[args.index("--data") + 1] = str(FASHION)
+    args[args.index("--data") + 1] = f"{name}:{FASHION}" if name else str(FASHION)
     args[args.index("-o") + 1] = str(tmp_path / "fashion")
     result = CliRunner().invoke(main, [*args, "--steps", "2", "--batch-size", "8", "-q"])
     assert result.exit_code == 0, result.output
     assert ganzoo.load(tmp_path / "fashion").config.output_shape == (1, 32, 32)
+
+
+def test_train_options_come_from_train_config():
+    """Every CLI-facing TrainConfig field is a `ganzoo train` option with its help text: one list of settings."""
+    from ganzoo.training.config import TrainConfig
+
+    command = main.commands["train"]
+    options = {name for p in command.params for name in p.opts}
+    for f, _ in TrainConfig.cli_fields():
+        assert "--" + f.name.replace("_", "-") in options, f.name
+    helps = {p.name: p.help for p in command.params}
+    assert helps["batch_size"] == dict((f.name, f.metadata["help"]) for f, _ in TrainConfig.cli_fields())["batch_size"]
+
+
+def test_train_refuses_a_folder_holding_a_run_unless_resume_or_overwrite(tmp_path):
+    """A second `ganzoo train` into the same folder is refused; --overwrite clears the old progress pictures."""
+    args = ["train", "mlp", "--data", "ring-8", "-o", str(tmp_path), "--steps", "2", "--batch-size", "8", "-q"]
+    args += ["--set", "hidden=8", "--sample-every", "1"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert (tmp_path / "progress" / "step-0000002.png").is_file()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "already holds a run" in result.output and "--resume" in result.output
+    result = CliRunner().invoke(main, [*args[:-4], "--steps", "1", "--overwrite", "--set", "hidden=8"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "progress" / "step-0000002.png").exists()  # the old run's pictures are gone
+    result = CliRunner().invoke(main, [*args, "--resume", "--overwrite"])
+    assert result.exit_code == 1 and "pass one of them" in result.output
+
+
+def test_resume_with_other_data_is_refused(tmp_path):
+    """--resume on another dataset names the difference instead of silently training on it."""
+    base = ["train", "mlp", "-o", str(tmp_path), "--batch-size", "8", "-q", "--set", "hidden=8"]
+    assert CliRunner().invoke(main, [*base, "--data", "ring-8", "--steps", "2"]).exit_code == 0
+    result = CliRunner().invoke(main, [*base, "--data", "grid-25", "--steps", "4", "--resume"])
+    assert result.exit_code == 1 and "data: checkpoint 'ring-8', now 'grid-25'" in result.output

@@ -29,6 +29,7 @@ SOURCE = Path(__file__).parent / "example_plugin"
 DISTRIBUTION = "ganzoo-example"
 ARCHITECTURE = "example-mlp"
 LOSS = "example-label-smoothing"
+METHOD = "example-instance-noise"
 SWITCHES = ("GANZOO_DISABLE_PLUGIN_AUTOLOAD", "GANZOO_BLOCK_PLUGINS", "GANZOO_STRICT_PLUGINS")
 
 
@@ -132,7 +133,7 @@ def test_installed_plugin_is_discovered(installed: ganzoo.PluginHost) -> None:
     assert (info.module, info.distribution, info.version) == ("ganzoo_example", DISTRIBUTION, "0.1.0")
     assert not info.builtin
     assert info.errors == []
-    assert info.registered == {"architecture": [ARCHITECTURE], "loss": [LOSS]}
+    assert info.registered == {"architecture": [ARCHITECTURE], "method": [METHOD], "loss": [LOSS]}
     assert ganzoo.get_registry().architectures[ARCHITECTURE].plugin == "example"
 
 
@@ -153,6 +154,14 @@ def test_plugin_architecture_trains_saves_and_loads(
     assert samples.shape == (8, 2)
     assert torch.isfinite(samples).all()
     assert torch.equal(loaded.sample(8, seed=0), samples)
+
+
+def test_plugin_method_keeps_the_method_contract(installed: ganzoo.PluginHost) -> None:
+    """The plugin's method passes the kit a method author runs: metrics logged, exact resume, published roles."""
+    from ganzoo.testing import check_method
+
+    result = check_method(METHOD, ARCHITECTURE, "ring-8", method_options={"sigma": 0.2})
+    assert "noise_std" in result["metrics"]
 
 
 def test_switches_keep_the_plugin_out(installed: ganzoo.PluginHost, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -207,11 +207,6 @@ def _describe(component: list[str], graph: dict[str, dict[str, int]]) -> str:
     return f"{len(component)} modules {component}; e.g. " + ", ".join(hops)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cycles outside evaluation/hub remain while the lead rewrites them: ganzoo.data -> host.manager -> "
-    "host.registry -> training.method -> data; inside ganzoo/models (folder <-> generator/base/__init__)",
-)
 def test_no_import_cycle() -> None:
     """No module under ``ganzoo/`` takes part in an import cycle, counting imports inside functions too.
 

@@ -177,3 +177,28 @@ def test_format_1_checkpoint_resumes(tmp_path):
     straight = ganzoo.train("mlp", "ring-8", steps=4, out_dir=tmp_path / "b", **common)
     for key, value in straight.module.state_dict().items():
         assert torch.equal(value, resumed.module.state_dict()[key])
+
+
+@pytest.mark.parametrize("architecture", ["toy-translator", "toy-cycle", "toy-conditional"])
+def test_check_architecture_covers_translators_and_conditional_models(toys, architecture):
+    """The architecture kit runs on image-to-image (one or several roles) and class-conditional architectures."""
+    from ganzoo.testing import check_architecture
+
+    check_architecture(architecture)
+
+
+def test_translator_card_shows_translate_and_both_directions(toys, tmp_path):
+    """A translator's model card shows translate() (with a direction for CycleGAN) and the images input."""
+    from huggingface_hub import ModelCard
+
+    from ganzoo.hub.cards import render_card
+
+    model = ganzoo.create("toy-cycle", image_size=8)
+    card = render_card(model, repo_id="owner/cycle")
+    card.save(tmp_path / "README.md")
+    text = ModelCard.load(tmp_path / "README.md").text
+    assert 't.translate(pictures, direction="g_ab"' in text and "`g_ab`, `g_ba`" in text
+    assert "`images` float32 (N, 3, 8, 8)" in text and "OnnxTranslator" in text
+    assert ModelCard.load(tmp_path / "README.md").data.pipeline_tag == "image-to-image"
+    generator_card = render_card(ganzoo.create("mlp", z_dim=4)).text
+    assert "g.sample(16, seed=0" in generator_card and "`z` float32 (N, 4)" in generator_card

@@ -110,18 +110,23 @@ def render_card(
         eval_results=eval_results or None,
         **extra,
     )
-    parameters = sum(p.numel() for p in generator.module.parameters())
+    parameters = sum(p.numel() for module in generator.modules.values() for p in module.parameters())
     training = {k: v for k, v in generator.training.items() if k not in ("revision", "source")}
     return ModelCard.from_template(
         data,
         template_path=template_path(),
         model_name=name,
-        description=info.description or f"A {generator.architecture} generator trained with ganzoo.",
+        description=info.description
+        or f"A {generator.architecture} {'translator' if generator.task == 'image-to-image' else 'generator'} "
+        "trained with ganzoo.",
         load_name=load_name or (f"hf-hub:{repo_id}" if repo_id else "path/to/folder"),
         architecture=generator.architecture,
         plugin=_plugin_of(generator.architecture),
         output_shape="x".join(str(d) for d in generator.output_shape),
-        z_dim=generator.z_dim,
+        z_dim=generator.config.z_dim,
+        inputs=[spec.to_dict() for spec in generator.inputs],
+        translator=generator.task == "image-to-image",
+        roles=list(generator.roles),
         config=generator.config.to_dict(),
         parameters=f"{parameters:,}",
         training=training,

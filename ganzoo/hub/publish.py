@@ -43,8 +43,9 @@ def push(
 
     from huggingface_hub import HfApi
 
-    from ganzoo.models.folder import load_folder, save
+    from ganzoo.models.folder import save
     from ganzoo.models.generator import Generator
+    from ganzoo.models.reader import load_folder
 
     name = HubName.parse(repo_id)
     source = None if isinstance(generator_or_folder, Generator) else Path(generator_or_folder)
@@ -123,13 +124,14 @@ def _complete_folder(
 
     from ganzoo.sampling import save_grid
 
-    if samples and generator.config.is_image and not (folder / "samples.png").exists():
+    if samples and generator.config.is_image and hasattr(generator, "sample") and not (folder / "samples.png").exists():
         save_grid(generator.sample(64, seed=0, output="raw"), folder / "samples.png", nrow=8)
     if onnx and not (folder / "model.onnx").exists():
         try:
-            from ganzoo.exporting import export
+            # the registry's exporter, not ganzoo.exporting: the hub layer sits below the package's top level
+            from ganzoo.host.manager import get_registry
 
-            export(generator, folder / "model.onnx", format="onnx")
+            get_registry().get("exporter", "onnx").export(generator, folder / "model.onnx")
         except (ImportError, GanzooError) as exc:  # ONNX is optional: no onnx/onnxruntime, or an unexportable model
             warnings.warn(f"pushing without model.onnx: {exc}", stacklevel=3)
     if card and not (folder / "README.md").exists():

@@ -91,11 +91,11 @@ class Model:
             module.eval()
         return self
 
-    def save(self, path: str | Path) -> None:
-        """Save as a Hub-format folder (see ``ganzoo.save``)."""
+    def save(self, folder: str | Path, *, dtype: torch.dtype | None = None) -> Path:
+        """Save as a Hub-format folder (``ganzoo.save``): ``config.json`` + ``model.safetensors``."""
         from ganzoo.models.folder import save
 
-        save(self, path)
+        return save(self, folder, dtype=dtype)
 
     def _run(self, module: nn.Module, chunks: list[tuple[torch.Tensor, ...]]) -> torch.Tensor:
         """Run ``module`` over input chunks in eval mode, restoring its mode afterwards."""

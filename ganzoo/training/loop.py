@@ -250,7 +250,7 @@ def train(
             log.close()
 
     # -- publish the EMA weights -------------------------------------------------------------------------------
-    from ganzoo.models import published_model
+    from ganzoo.models.kinds import published_model
 
     wall = time.perf_counter() - started
     training = {

@@ -1,8 +1,11 @@
 """ganzoo-example: a complete third-party ganzoo plugin in one module.
 
 It adds an architecture, ``example-mlp`` (a small fully connected GAN with a residual generator, for 2-D toy
-data such as ``ring-8``), and a loss, ``example-label-smoothing`` (the non-saturating loss with one-sided label
-smoothing, Salimans et al. 2016, "Improved Techniques for Training GANs", section 3.4).
+data such as ``ring-8``), a loss, ``example-label-smoothing`` (the non-saturating loss with one-sided label
+smoothing, Salimans et al. 2016, "Improved Techniques for Training GANs", section 3.4), and a training method,
+``example-instance-noise`` (the adversarial update with adaptive instance noise on D's inputs, Sønderby et al.
+2017, "Amortised MAP Inference for Image Super-resolution", appendix C; Arjovsky & Bottou 2017): a method with
+its own option, metric and checkpointed state.
 
 Three things make it a plugin:
 
@@ -13,6 +16,7 @@ Three things make it a plugin:
 
        >>> import ganzoo
        >>> g = ganzoo.train("example-mlp", "ring-8", loss="example-label-smoothing", steps=2000)
+       >>> g = ganzoo.train("example-mlp", "ring-8", method="example-instance-noise", steps=2000)
 
 ``ganzoo plugins`` lists it as plugin ``example`` from ``ganzoo-example 0.1.0``; folders saved from its models
 record that, so loading one without the plugin installed tells the user which package to install.
@@ -147,4 +151,58 @@ def register_losses(register):
         "example-label-smoothing",
         LabelSmoothing,
         description="Example plugin: non-saturating loss with one-sided label smoothing (Salimans et al. 2016)",
+    )
+
+
+# -- the training method ------------------------------------------------------------------------------------------
+
+
+class InstanceNoise(ganzoo.AdversarialMethod):
+    """The adversarial update with adaptive instance noise: D sees real and fake samples plus N(0, sigma^2) noise.
+
+    Noise makes the real and generated distributions overlap, so D's gradients stay informative when they would
+    otherwise be disjoint (Arjovsky & Bottou 2017). Here sigma adapts, in the spirit of StyleGAN2-ADA's
+    heuristic: it rises while D tells real from fake too well (accuracy on real samples above ``target``) and
+    falls otherwise. sigma is the method's own state: it is in the checkpoint, so a resume continues exactly.
+    Option: ``target`` (0.6), ``sigma`` (its start, 0.1), ``rate`` (change per step, 0.01).
+    """
+
+    shown = ("d_loss", "g_loss", "noise_std")
+
+    def check_options(self) -> None:
+        # Options arrive as method_options={...} (CLI: --method-option target=0.7); reject what is not known.
+        unknown = set(self.options) - {"target", "sigma", "rate"}
+        if unknown:
+            raise TypeError(f"example-instance-noise takes target, sigma and rate; got {sorted(unknown)}")
+        self.target = float(self.options.get("target", 0.6))
+        self.sigma = float(self.options.get("sigma", 0.1))
+        self.rate = float(self.options.get("rate", 0.01))
+
+    def judge(self, real: torch.Tensor, fake: torch.Tensor, extra: tuple[torch.Tensor, ...]):
+        # the same noise level on both sides, fresh noise every pass (drawn from torch's RNG: resumes exactly)
+        return super().judge(
+            real + self.sigma * torch.randn_like(real), fake + self.sigma * torch.randn_like(fake), extra
+        )
+
+    def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        metrics = super().step(batch, step)
+        # one host sync per step for the adaptation; a method that cares would adapt every few steps
+        too_good = float(metrics["d_acc_real"]) > self.target
+        self.sigma = max(0.0, self.sigma + (self.rate if too_good else -self.rate))
+        metrics["noise_std"] = torch.tensor(self.sigma)
+        return metrics
+
+    def extra_state(self) -> dict[str, float]:
+        return {"sigma": self.sigma}
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], extra: dict[str, float]) -> None:
+        self.sigma = float(extra["sigma"])
+
+
+@ganzoo.hookimpl
+def register_methods(register):
+    register(
+        "example-instance-noise",
+        InstanceNoise,
+        description="Example plugin: adversarial update with adaptive instance noise (Sønderby et al. 2017)",
     )

@@ -1,0 +1,98 @@
+"""Built-in evaluation metrics: FID, KID, Inception score, precision/recall/density/coverage, mode coverage of 2-D
+mixtures, the birthday-paradox support-size test, memorisation, moment matching and activation sparsity.
+
+Every metric is a ``ganzoo.evaluation.Metric`` registered through ``register_metrics``; ``ganzoo.evaluate``
+feeds it samples and/or features. The numerical functions (``frechet_distance``, ``kid``, ``prdc``, ...) work on
+plain numpy arrays and are usable on their own. torch is imported inside the functions that need it.
+
+The metrics, by registered name (class; module of this package):
+
+- ``fid`` (``FID``; ``inception``): Fréchet Inception Distance, the Fréchet distance between Gaussians fitted to
+  generated and reference features. Heusel et al. 2017, "GANs trained by a two time-scale update rule converge
+  to a local Nash equilibrium".
+- ``kid`` (``KID``; ``inception``): Kernel Inception Distance, the unbiased MMD^2 with a cubic polynomial kernel,
+  mean and std over subsets. Bińkowski et al. 2018, "Demystifying MMD GANs".
+- ``inception-score`` (``InceptionScore``; ``inception``): ``exp(E_x KL(p(y|x) || p(y)))`` of the Inception
+  classifier on generated images. Salimans et al. 2016, "Improved techniques for training GANs".
+- ``precision-recall`` (``PrecisionRecall``; ``inception``): precision and recall on k-NN manifolds,
+  Kynkäänniemi et al. 2019, "Improved precision and recall metric for assessing generative models"; density
+  and coverage, Naeem et al. 2020, "Reliable fidelity and diversity metrics for generative models".
+- ``mode-coverage`` (``ModeCoverage``; ``mode_coverage``): modes covered and high-quality share on the 2-D
+  mixtures ring-8 / grid-25. Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN).
+- ``birthday`` (``Birthday``; ``memorisation``): the birthday-paradox support-size test. Arora & Zhang 2017, "Do
+  GANs learn the distribution? Some theory and empirics".
+- ``memorisation`` (``Memorisation``; ``memorisation``): nearest training images of generated samples, against
+  those of held-out real samples (a distance-ratio test).
+- ``moments`` (``Moments``; ``statistics``): distance of the generated features' mean and covariance from the
+  reference's.
+- ``sparsity`` (``Sparsity``; ``statistics``): share of zero ReLU activations in each generator layer.
+  Allen-Zhu & Li 2021 (forward super-resolution: sparse generator activations).
+
+``neighbours`` holds the chunked nearest-neighbour distances that precision-recall, birthday and memorisation
+share. Every public name is re-exported here: ``from ganzoo.plugins.metrics import FID, prdc`` works.
+"""
+
+from __future__ import annotations
+
+import ganzoo
+from ganzoo.training.moments import activation_sparsity, mean_cov, moment_distances
+
+from .inception import (
+    FID,
+    KID,
+    InceptionScore,
+    PrecisionRecall,
+    check_samples,
+    fid_from_features,
+    frechet_distance,
+    inception_score,
+    kid,
+    prdc,
+)
+from .memorisation import Birthday, Memorisation
+from .mode_coverage import ModeCoverage, mode_spread_ratio, mode_statistics
+from .neighbours import knn_radii, nearest
+from .statistics import Moments, Sparsity
+
+
+@ganzoo.hookimpl
+def register_metrics(register):
+    register("fid", FID, description="Fréchet Inception Distance (Inception-v3 2015-12-05 pool3)")
+    register("kid", KID, description="Kernel Inception Distance, unbiased (mean and std over subsets)")
+    register("inception-score", InceptionScore, description="Inception score (needs pytorch-fid's weights)")
+    register(
+        "precision-recall",
+        PrecisionRecall,
+        description="precision/recall (k-NN manifolds) and density/coverage",
+    )
+    register("mode-coverage", ModeCoverage, description="modes covered and high-quality share on ring-8 / grid-25")
+    register("birthday", Birthday, description="birthday-paradox support size, with the closest pairs as an image")
+    register("memorisation", Memorisation, description="nearest training images: generated vs held-out distances")
+    register("moments", Moments, description="distance of generated mean and covariance from the reference")
+    register("sparsity", Sparsity, description="share of zero ReLU activations in each generator layer")
+
+
+__all__ = [
+    "FID",
+    "KID",
+    "Birthday",
+    "InceptionScore",
+    "Memorisation",
+    "ModeCoverage",
+    "Moments",
+    "PrecisionRecall",
+    "Sparsity",
+    "activation_sparsity",
+    "check_samples",
+    "fid_from_features",
+    "frechet_distance",
+    "inception_score",
+    "kid",
+    "knn_radii",
+    "mean_cov",
+    "mode_spread_ratio",
+    "mode_statistics",
+    "moment_distances",
+    "nearest",
+    "prdc",
+]
