@@ -2,8 +2,8 @@
 
 - ``onnx``: one self-contained, parity-checked ``.onnx`` file (``exporters/onnx.py``);
 - ``triton``: a Triton Inference Server model repository (``exporters/triton.py``);
-- ``OnnxGenerator`` (``exporters/serve.py``) and ``ganzoo serve`` (``exporters/server.py``) run the exported files
-  with numpy + onnxruntime only.
+- ``OnnxGenerator`` and ``OnnxTranslator`` (``exporters/runtime.py``) and ``ganzoo serve`` (``exporters/server.py``)
+  run the exported files with numpy + onnxruntime only.
 
 Heavy imports (torch, onnx) happen inside the export functions, so loading the plugin stays cheap.
 """

@@ -22,6 +22,9 @@ Requests from all clients go through one ``DynamicBatcher`` per model: they are 
 call (up to ``max_batch_size`` samples, waiting at most ``max_queue_delay`` for company) and each caller gets its
 own slice back. Translators are batched the same way: their images have one fixed shape, so concurrent requests'
 images are concatenated like latents. Like ``runtime.py`` this module imports no torch.
+
+Why this module is long: it is the whole server (the protocol's JSON and binary codecs, the batcher, the routes
+for generators and translators, the image upload); the codecs could move to a module of their own.
 """
 
 from __future__ import annotations

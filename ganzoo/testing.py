@@ -25,9 +25,11 @@ from ganzoo.models.reader import load_folder
 def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> None:
     """Assert that a registered architecture keeps the contract, on its ``tiny`` config (plus ``overrides``).
 
-    Checks: G maps ``(N, z_dim)`` to ``(N, *output_shape)`` (images within [-1, 1]); D maps that to logits
-    ``(N,)``; a backward pass reaches every parameter of G and D with finite gradients; save -> load is
-    bit-exact; the same seed gives the same samples and another seed different ones.
+    Checks: G maps ``(N, z_dim)`` (plus labels for class-conditional configs) to ``(N, *output_shape)`` (images
+    within [-1, 1]); D maps that to logits ``(N,)``; a backward pass reaches every parameter of G and D with finite
+    gradients (except those a network lists in ``method_only_parameters``: name prefixes of heads only its method's
+    extra loss trains, such as ACGAN's class head); save -> load is bit-exact; the same seed gives the same
+    samples and another seed different ones.
     """
     arch = get_registry().get("architecture", name)
     config = {**arch.tiny, **overrides}
@@ -54,7 +56,11 @@ def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> N
 
     (logits.square().mean() + fake.mean()).backward()
     for module_name, module in (("generator", G), ("discriminator", D)):
+        # heads that only a method's extra loss trains (ACGAN's class head) are declared by the network
+        method_only = tuple(getattr(module, "method_only_parameters", ()))
         for param_name, p in module.named_parameters():
+            if param_name.startswith(method_only) and method_only:
+                continue
             assert p.grad is not None, f"{name}: {module_name} parameter {param_name} gets no gradient"
             assert torch.isfinite(p.grad).all(), (
                 f"{name}: {module_name} parameter {param_name} has a non-finite gradient"

@@ -50,9 +50,10 @@ def test_every_registered_architecture_exports_with_parity(name, tmp_path):
     assert meta["ganzoo.architecture"] == name
     assert meta["ganzoo.z_dim"] == str(generator.z_dim)
     assert meta["ganzoo.version"] == ganzoo.__version__
-    # any batch size runs, not only the traced one
-    raw = OnnxGenerator(report.path).sample(3, seed=1, output="raw")
-    want = generator.sample(3, seed=1, output="raw").numpy()
+    # any batch size runs, not only the traced one (class-conditional models take labels)
+    labels = {"labels": np.array([0, 1, 1])} if any(s.name == "labels" for s in generator.inputs) else {}
+    raw = OnnxGenerator(report.path).sample(3, seed=1, output="raw", **labels)
+    want = generator.sample(3, seed=1, output="raw", **labels).numpy()
     np.testing.assert_allclose(raw, want, atol=1e-5)
 
 

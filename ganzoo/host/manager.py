@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = {
     "mlp": "ganzoo.plugins.mlp",
     "losses": "ganzoo.plugins.losses",
     "methods": "ganzoo.plugins.methods",
+    "conditional": "ganzoo.plugins.conditional",
     "datasets": "ganzoo.plugins.datasets",
     "image-pairs": "ganzoo.plugins.image_pairs",
     "exporters": "ganzoo.exporters",

@@ -74,6 +74,19 @@ class AdversarialMethod(TrainingMethod):
         """An extra term for G's loss (e.g. pix2pix's lambda * L1(fake, target)) and metrics to log; none here."""
         return None, {}
 
+    def extra_discriminator_loss(
+        self, batch: dict[str, torch.Tensor], fake: torch.Tensor
+    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """An extra term for D's loss (e.g. ACGAN's classification of real samples) and metrics; none here.
+
+        Called right after ``judge`` in the D step, so a family whose D has more heads can use what its ``judge``
+        kept from that same pass."""
+        return None, {}
+
+    def score(self, fake: torch.Tensor, extra: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """D's logits for the fakes in the G step (a family with more heads keeps the others for its G term)."""
+        return self.D(fake, *extra)
+
     # -- one iteration -----------------------------------------------------------------------------------------
 
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
@@ -99,6 +112,9 @@ class AdversarialMethod(TrainingMethod):
                 fake = G(*self.generator_inputs(batch))
             real_logits, fake_logits = self.judge(real, fake.detach(), extra)
             d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
+            term, extra_metrics = self.extra_discriminator_loss(batch, fake.detach())
+            if term is not None:
+                d_loss = d_loss + term
             penalty = loss.regularizer(self.critic(extra), real, fake.detach())
             if penalty is not None:
                 d_loss = d_loss + penalty
@@ -122,6 +138,7 @@ class AdversarialMethod(TrainingMethod):
                 "d_acc_fake": (fake_logits < 0).float().mean(),
                 "d_grad_norm": d_grad_norm,
                 "fake_spread": spread,  # per-feature std of the fakes / the real batch's: near 0 means collapse
+                **extra_metrics,
             }
         return metrics, (fake, real, extra)
 
@@ -137,7 +154,7 @@ class AdversarialMethod(TrainingMethod):
                     real_logits, fake_logits = self.judge(real, fake, extra)
                     g_loss = loss.generator_loss(fake_logits.float(), real_logits.float())
                 else:
-                    g_loss = loss.generator_loss(D(fake, *extra).float())
+                    g_loss = loss.generator_loss(self.score(fake, extra).float())
                 adversarial = g_loss
                 term, metrics = self.extra_generator_loss(batch, fake)
                 if term is not None:

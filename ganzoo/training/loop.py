@@ -148,6 +148,10 @@ def train(
         **settings,
     )
     tc.check()
+    if (tc.track_moments or tc.standing_stats) and arch.task != "unconditional":
+        raise ValueError(
+            f"track_moments and standing_stats sample latents alone; {arch.name!r} is {arch.task}: turn them off"
+        )
     if tc.track_moments and out_dir is None:
         raise ValueError("track_moments writes moments.csv and moments.png into out_dir: pass out_dir too")
     if resume and out_dir is None:
@@ -377,7 +381,7 @@ def _save_preview(trainer: TrainingMethod, fixed: dict[str, Any], dataset: Any, 
     if picture is None:
         return
     if picture.ndim == 4:
-        save_grid(picture.float(), path, nrow=8)
+        save_grid(picture.float(), path, nrow=getattr(trainer, "preview_nrow", 8))
     elif picture.ndim == 2 and picture.shape[1] == 2:
         from ganzoo.plots import save_scatter
 

@@ -60,6 +60,8 @@ class TrainingMethod:
     tasks: ClassVar[tuple[str, ...]] = ()
     #: whether the method uses a registered adversarial loss (``--loss``)
     uses_loss: ClassVar[bool] = True
+    #: images per row of the preview grid (a class-conditional method shows one column per class)
+    preview_nrow: int = 8
 
     def __init__(self, context: MethodContext) -> None:
         self.context = context

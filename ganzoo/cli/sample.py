@@ -1,0 +1,66 @@
+"""``ganzoo sample``: draw samples (or a latent walk) from a model into a PNG grid or scatter plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ganzoo.cli.base import _device, check_grid_size, main
+
+
+@main.command("sample")
+@click.argument("model")
+@click.option("-n", "--num", "n", default=16, show_default=True, type=int, help="Number of samples.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file: an image grid, or a scatter plot for 2-D generators.",
+)
+@click.option("--nrow", default=None, type=int, help="Images per row of the grid (default: square).")
+@click.option(
+    "--interpolate",
+    nargs=2,
+    type=int,
+    default=None,
+    metavar="SEED_A SEED_B",
+    help="Walk the latent space from SEED_A to SEED_B in -n steps instead.",
+)
+@click.option("--revision", default=None, help="Hub revision (branch, tag or commit) for hf-hub: and zoo names.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
+def sample_command(
+    model: str,
+    n: int,
+    seed: int,
+    output: Path,
+    nrow: int | None,
+    interpolate: tuple[int, int] | None,
+    revision: str | None,
+    device: str | None,
+) -> None:
+    """Draw samples from MODEL (zoo name, hf-hub:owner/name or a saved folder) into a PNG."""
+    from ganzoo.loading import load
+    from ganzoo.sampling import save_grid
+
+    generator = load(model, revision=revision, device=_device(device))
+    if generator.config.is_image:
+        check_grid_size(n, tuple(generator.config.output_shape))
+    elif n < 1:
+        raise click.BadParameter(f"must be at least 1, got {n}", param_hint="-n")
+    if interpolate:
+        samples = generator.interpolate(*interpolate, steps=n, output="raw")
+        nrow = nrow or n
+    else:
+        samples = generator.sample(n, seed=seed, output="raw")
+    if generator.config.is_image:
+        save_grid(samples, output, nrow=nrow)
+    elif samples.ndim == 2 and samples.shape[1] == 2:
+        from ganzoo.plots import save_scatter
+
+        save_scatter(samples[:0].cpu().numpy(), samples.cpu().numpy(), output, title=f"{model}: {n} samples")
+    else:
+        raise click.ClickException(f"cannot draw samples of shape {tuple(samples.shape[1:])} as a picture")
+    click.echo(f"wrote {output}")
