@@ -29,6 +29,18 @@ from ganzoo.cli.base import _device, check_grid_size, main
     metavar="SEED_A SEED_B",
     help="Walk the latent space from SEED_A to SEED_B in -n steps instead.",
 )
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    type=int,
+    help="Class label for a class-conditional model (repeatable: samples cycle through the labels given).",
+)
+@click.option(
+    "--grid-by-class",
+    is_flag=True,
+    help="Class-conditional models: one row per class, -n samples in each (the same latents in every row).",
+)
 @click.option("--revision", default=None, help="Hub revision (branch, tag or commit) for hf-hub: and zoo names.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
 def sample_command(
@@ -38,6 +50,8 @@ def sample_command(
     output: Path,
     nrow: int | None,
     interpolate: tuple[int, int] | None,
+    labels: tuple[int, ...],
+    grid_by_class: bool,
     revision: str | None,
     device: str | None,
 ) -> None:
@@ -46,15 +60,38 @@ def sample_command(
     from ganzoo.sampling import save_grid
 
     generator = load(model, revision=revision, device=_device(device))
+    if not hasattr(generator, "sample"):
+        raise click.ClickException(f"{model} is a {generator.task} model: it translates images, it does not sample")
+    label_spec = next((s for s in generator.inputs if s.name == "labels"), None)
+    if (labels or grid_by_class) and label_spec is None:
+        raise click.BadParameter(f"{model} is not class-conditional", param_hint="--label/--grid-by-class")
+    classes = int(label_spec.value_range[1]) + 1 if label_spec is not None else 0
+    total = n * classes if grid_by_class else n
     if generator.config.is_image:
-        check_grid_size(n, tuple(generator.config.output_shape))
+        check_grid_size(total, tuple(generator.config.output_shape))
     elif n < 1:
         raise click.BadParameter(f"must be at least 1, got {n}", param_hint="-n")
+    if label_spec is not None and not (labels or grid_by_class):
+        raise click.BadParameter(
+            f"{model} is class-conditional: pass --label K (0 to {classes - 1}) or --grid-by-class",
+            param_hint="--label",
+        )
     if interpolate:
+        if label_spec is not None:
+            raise click.BadParameter(
+                "latent walks of class-conditional models are not supported yet", param_hint="--interpolate"
+            )
         samples = generator.interpolate(*interpolate, steps=n, output="raw")
         nrow = nrow or n
+    elif grid_by_class:
+        import torch
+
+        z = generator.latents(n, seed).repeat(classes, 1)  # row k: the same n latents, class k
+        samples = generator.sample(z=z, labels=torch.arange(classes).repeat_interleave(n), output="raw")
+        nrow = n
     else:
-        samples = generator.sample(n, seed=seed, output="raw")
+        chosen = [labels[i % len(labels)] for i in range(n)] if labels else None
+        samples = generator.sample(n, seed=seed, output="raw", **({"labels": chosen} if chosen else {}))
     if generator.config.is_image:
         save_grid(samples, output, nrow=nrow)
     elif samples.ndim == 2 and samples.shape[1] == 2:

@@ -40,14 +40,40 @@ POINT_METRICS = ("mode-coverage", "precision-recall", "moments")
 # -- samples: generated, reference, held out -------------------------------------------------------------------
 
 
-def generated_samples(generator: Any, n: int, seed: int, batch_size: int = 256) -> torch.Tensor:
-    """``n`` samples from ``generator``: uint8 NCHW images (rounded as saved images are) or float samples."""
+def num_classes(generator: Any) -> int | None:
+    """The class count of a class-conditional generator (its ``labels`` input's range), else None."""
+    spec = next((s for s in getattr(generator, "inputs", ()) if s.kind == "label"), None)
+    if spec is None or spec.value_range is None:
+        return None
+    return int(spec.value_range[1]) - int(spec.value_range[0]) + 1
+
+
+def balanced_labels(generator: Any, n: int) -> torch.Tensor | None:
+    """Labels for ``n`` samples of a class-conditional generator, balanced: sample ``i`` gets class ``i % K``
+    (offset by the label range's low end); None for an unconditional generator."""
     import torch
 
+    k = num_classes(generator)
+    if k is None:
+        return None
+    low = int(next(s for s in generator.inputs if s.kind == "label").value_range[0])
+    return torch.arange(n, dtype=torch.int64) % k + low
+
+
+def generated_samples(
+    generator: Any, n: int, seed: int, batch_size: int = 256, labels: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``n`` samples from ``generator``: uint8 NCHW images (rounded as saved images are) or float samples.
+
+    A class-conditional generator needs ``labels`` (``(n,)``; ``balanced_labels`` gives each class in turn).
+    """
+    import torch
+
+    extra = {} if labels is None else {"labels": labels}
     if generator.config.is_image:
-        images = generator.sample(n, seed=seed, output="numpy", batch_size=batch_size)  # uint8 NHWC
+        images = generator.sample(n, seed=seed, output="numpy", batch_size=batch_size, **extra)  # uint8 NHWC
         return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-    return generator.sample(n, seed=seed, output="raw", batch_size=batch_size).detach().float().cpu()
+    return generator.sample(n, seed=seed, output="raw", batch_size=batch_size, **extra).detach().float().cpu()
 
 
 def dataset_samples(dataset: Any) -> torch.Tensor:
@@ -231,7 +257,8 @@ def evaluate(
         n_reference = None if "heldout" in splits else n
     real, subset_note = _subset(real, n_reference, seed)
     reference_split += subset_note
-    fake = generated_samples(generator, n, seed)
+    fake_labels = balanced_labels(generator, n)  # class-conditional: every class in turn, n / K samples each
+    fake = generated_samples(generator, n, seed, labels=fake_labels)
     _check_shapes(fake, real, "reference")
     if held is not None:
         _check_shapes(fake, held, "held-out")
@@ -264,6 +291,7 @@ def evaluate(
         generator=generator,
         counts={split: len(x) for split, x in sets.items() if x is not None},
         feature_dim=described.get("dim", int(np.prod(fake.shape[1:]))) if described else None,
+        num_classes=num_classes(generator),
     )
     for metric in made.values():
         metric.bind(context)  # a metric may reject the set-up here, before any feature is computed
@@ -273,7 +301,7 @@ def evaluate(
     for split, x in sets.items():
         if x is None or split not in splits:
             continue
-        batch = Batch(x)
+        batch = Batch(x, labels=fake_labels if split == "generated" else None)
         readers = [m for m in made.values() if split in m.splits]
         want_features = any("features" in m.needs for m in readers)
         want_logits = any("logits" in m.needs for m in readers)
@@ -308,6 +336,11 @@ def evaluate(
             "training": _jsonable(generator.training),
         },
         "n_generated": len(fake),
+        "generated_labels": (
+            f"balanced over {context.num_classes} classes: sample i has label i % {context.num_classes}"
+            if fake_labels is not None
+            else None
+        ),
         "n_reference": len(real),
         "n_heldout": 0 if held is None else len(held),
         "reference": {"data": context.dataset or description, "split": reference_split, "sha256": hashes["reference"]},

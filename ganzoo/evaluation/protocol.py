@@ -28,11 +28,14 @@ class Batch:
 
     ``samples`` are uint8 images ``(N, C, H, W)`` (generated images are quantised exactly like real ones) or
     float samples ``(N, ...)`` for non-image generators. ``features`` and ``logits`` are float64 ``(N, D)``.
+    ``labels`` are the int64 class labels ``(N,)`` the samples were generated with (class-conditional generators:
+    balanced, sample ``i`` of class ``i % K``), else None.
     """
 
     samples: torch.Tensor
     features: np.ndarray | None = None
     logits: np.ndarray | None = None
+    labels: torch.Tensor | None = None
 
     @property
     def is_image(self) -> bool:
@@ -52,6 +55,7 @@ class EvalContext:
     generator: Any = None  # the ganzoo.Generator (for metrics that look inside it), or None
     counts: dict[str, int] = field(default_factory=dict)  # samples per split
     feature_dim: int | None = None  # the extractor's feature size, when features are computed
+    num_classes: int | None = None  # classes of a class-conditional generator (its samples carry labels), or None
 
 
 class Metric:
@@ -109,6 +113,18 @@ class Metric:
         import torch
 
         return torch.cat([b.samples for b in self._require(split)])
+
+    def labels(self, split: str) -> torch.Tensor:
+        """All class labels of ``split``, int64 ``(N,)`` (generated samples of class-conditional generators)."""
+        import torch
+
+        parts = [b.labels for b in self._require(split)]
+        if any(p is None for p in parts):
+            raise EvaluationError(
+                f"{type(self).__name__} needs the class labels of the {split!r} samples; they carry none (only a "
+                "class-conditional generator's samples have labels)"
+            )
+        return torch.cat([torch.as_tensor(p, dtype=torch.int64).reshape(-1).cpu() for p in parts])
 
     def logits(self, split: str) -> np.ndarray:
         """All logits of ``split``, float64 ``(N, classes)``."""

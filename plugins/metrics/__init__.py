@@ -1,5 +1,7 @@
 """Built-in evaluation metrics: FID, KID, Inception score, precision/recall/density/coverage, mode coverage of 2-D
-mixtures, the birthday-paradox support-size test, memorisation, moment matching and activation sparsity.
+mixtures, the birthday-paradox support-size test, memorisation, moment matching, activation sparsity, and the
+Fashion-MNIST classifier's metrics (conditional accuracy, CAS, classifier Inception score, class diversity,
+intra-class FD).
 
 Every metric is a ``ganzoo.evaluation.Metric`` registered through ``register_metrics``; ``ganzoo.evaluate``
 feeds it samples and/or features. The numerical functions (``frechet_distance``, ``kid``, ``prdc``, ...) work on
@@ -27,7 +29,19 @@ The metrics, by registered name (class; module of this package):
   reference's.
 - ``sparsity`` (``Sparsity``; ``statistics``): share of zero ReLU activations in each generator layer.
   Allen-Zhu & Li 2021 (forward super-resolution: sparse generator activations).
+- ``conditional-accuracy`` (``ConditionalAccuracy``; ``classifier``): the Fashion-MNIST classifier's accuracy on
+  fakes generated per class (does label y give class y?).
+- ``classification-accuracy-score`` (``ClassificationAccuracyScore``; ``classifier``): a classifier trained on fakes
+  only, tested on real test images. Ravuri & Vinyals 2019, "Classification Accuracy Score for Conditional
+  Generative Models".
+- ``classifier-inception-score`` (``ClassifierInceptionScore``; ``classifier``) and ``class-diversity``
+  (``ClassDiversity``; ``classifier``): ``exp(E_x KL(p(y|x) || p(y)))`` and ``exp(-KL(p(y) || uniform))`` with the
+  Fashion-MNIST classifier, the xICFG lecture's quality and diversity scores (Johnson & Zhang 2018).
+- ``intra-class-fd`` (``IntraClassFD``; ``classifier``): per-class Fréchet distance in the classifier's penultimate
+  features against that class's real test images, with the real-train vs real-test floor (Miyato & Koyama 2018).
 
+``fashion_classifier`` holds the classifier (``FashionClassifier``, ``load_fashion_classifier``: shipped fp16
+safetensors weights, sha256-checked; ``benchmarks/train_fashion_classifier.py`` reproduces them).
 ``neighbours`` holds the chunked nearest-neighbour distances that precision-recall, birthday and memorisation
 share. Every public name is re-exported here: ``from ganzoo.plugins.metrics import FID, prdc`` works.
 """
@@ -37,6 +51,17 @@ from __future__ import annotations
 import ganzoo
 from ganzoo.training.moments import activation_sparsity, mean_cov, moment_distances
 
+from .classifier import (
+    ClassDiversity,
+    ClassificationAccuracyScore,
+    ClassifierInceptionScore,
+    ConditionalAccuracy,
+    IntraClassFD,
+    class_diversity,
+    classifier_inception_score,
+    intra_class_fd,
+)
+from .fashion_classifier import FashionClassifier, load_fashion_classifier
 from .inception import (
     FID,
     KID,
@@ -70,13 +95,44 @@ def register_metrics(register):
     register("memorisation", Memorisation, description="nearest training images: generated vs held-out distances")
     register("moments", Moments, description="distance of generated mean and covariance from the reference")
     register("sparsity", Sparsity, description="share of zero ReLU activations in each generator layer")
+    register(
+        "conditional-accuracy",
+        ConditionalAccuracy,
+        description="Fashion-MNIST classifier's accuracy on fakes of each label (class-conditional models)",
+    )
+    register(
+        "classification-accuracy-score",
+        ClassificationAccuracyScore,
+        description="CAS: a classifier trained on fakes, tested on real Fashion-MNIST test images",
+    )
+    register(
+        "classifier-inception-score",
+        ClassifierInceptionScore,
+        description="exp(E KL(p(y|x) || p(y))) with the Fashion-MNIST classifier (quality)",
+    )
+    register(
+        "class-diversity",
+        ClassDiversity,
+        description="exp(-KL(p(y) || uniform)) with the Fashion-MNIST classifier (diversity)",
+    )
+    register(
+        "intra-class-fd",
+        IntraClassFD,
+        description="per-class FD in the Fashion-MNIST classifier's features, with the real train-vs-test floor",
+    )
 
 
 __all__ = [
     "FID",
     "KID",
     "Birthday",
+    "ClassDiversity",
+    "ClassificationAccuracyScore",
+    "ClassifierInceptionScore",
+    "ConditionalAccuracy",
+    "FashionClassifier",
     "InceptionScore",
+    "IntraClassFD",
     "Memorisation",
     "ModeCoverage",
     "Moments",
@@ -84,11 +140,15 @@ __all__ = [
     "Sparsity",
     "activation_sparsity",
     "check_samples",
+    "class_diversity",
+    "classifier_inception_score",
     "fid_from_features",
     "frechet_distance",
     "inception_score",
+    "intra_class_fd",
     "kid",
     "knn_radii",
+    "load_fashion_classifier",
     "mean_cov",
     "mode_spread_ratio",
     "mode_statistics",

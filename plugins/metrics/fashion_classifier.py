@@ -3,7 +3,7 @@ class diversity, intra-class Fréchet distance): ``FashionClassifier`` and ``loa
 
 The network takes 32x32 greyscale images in [-1, 1] (Fashion-MNIST's 28x28 pictures zero-padded by 2 pixels, as
 ``fashion-mnist:PATH`` with ``image_size=32`` loads them) and returns 10 logits and its 128-d penultimate
-features. Three conv blocks (conv 3x3, batch norm, ReLU, 2x2 max pool; 32, 64, 128 channels), a 128-d dense
+features. Three conv blocks (conv 3x3, 2x2 max pool, batch norm, ReLU; 32, 64, 128 channels), a 128-d dense
 feature layer (batch norm, ReLU), dropout and a linear head. The shipped weights
 (``weights/fashion_classifier.safetensors``, fp16, checked against ``WEIGHTS_SHA256``) were trained by
 ``benchmarks/train_fashion_classifier.py`` on the 60,000 training pictures (Xiao, Rasul and Vollgraf 2017,
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganzoo.errors import EvaluationError
@@ -189,6 +189,25 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def save_classifier(
+    model: FashionClassifier,
+    path: str | Path,
+    *,
+    dtype: torch.dtype = torch.float16,
+    metadata: dict[str, str] | None = None,
+) -> str:
+    """Write ``model``'s weights as safetensors (floats as ``dtype``; fp16 keeps the shipped file small) and
+    return the file's sha256 (what ``WEIGHTS_SHA256`` holds for the shipped one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
+    save_file(state, str(path), metadata=dict(metadata or {}))
+    return file_sha256(path)
 
 
 def load_fashion_classifier(

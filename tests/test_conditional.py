@@ -1,0 +1,136 @@
+"""Class-conditional families (issue 15): cGAN, ACGAN (Mod), projection D with conditional batch norm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import ganzoo
+from ganzoo.cli import main
+from ganzoo.plugins._conditional_blocks import ConditionalBatchNorm2d
+from ganzoo.plugins.conditional import ACGANMethod
+
+TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
+
+
+def _labelled(n: int = 40) -> ganzoo.InMemoryData:
+    g = torch.Generator().manual_seed(0)
+    return ganzoo.InMemoryData(
+        torch.randint(0, 256, (n, 1, 16, 16), generator=g, dtype=torch.uint8), torch.arange(n) % 10
+    )
+
+
+@pytest.mark.parametrize("architecture", ["cgan", "acgan", "projection"])
+def test_families_sample_by_label(architecture):
+    """sample(n, labels=...) takes a sequence or one label; labels are required and range-checked."""
+    g = ganzoo.create(architecture, seed=0, **TINY)
+    assert [s.name for s in g.inputs] == ["z", "labels"]
+    assert g.sample(10, seed=0, labels=range(10)).shape == (10, 1, 16, 16)
+    assert g.sample(3, seed=0, labels=7).shape == (3, 1, 16, 16)
+    with pytest.raises(ValueError, match="class-conditional"):
+        g.sample(2, seed=0)
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        g.sample(2, seed=0, labels=[0, 10])
+
+
+def test_label_changes_the_sample():
+    """The same latent with two labels gives two images: the label reaches G."""
+    for architecture in ("cgan", "projection"):
+        g = ganzoo.create(architecture, seed=0, **TINY)
+        if architecture == "projection":  # conditional batch norm starts label-free (gamma 1, beta 0): perturb it
+            with torch.no_grad():
+                for m in g.module.modules():
+                    if isinstance(m, ConditionalBatchNorm2d):
+                        m.beta.weight.normal_()
+        z = g.latents(1, seed=3).repeat(2, 1)
+        a, b = g.sample(z=z, labels=[0, 5], output="raw")
+        assert (a - b).abs().max() > 1e-3 * a.abs().max()
+
+
+def test_conditional_batch_norm_starts_as_batch_norm():
+    """gamma starts at 1 and beta at 0: before training it is plain (affine-free) batch norm."""
+    cbn = ConditionalBatchNorm2d(4, 3).train()
+    x, y = torch.randn(6, 4, 5, 5), torch.tensor([0, 1, 2, 0, 1, 2])
+    torch.testing.assert_close(cbn(x, y), torch.nn.functional.batch_norm(x, None, None, training=True))
+    with torch.no_grad():
+        cbn.gamma.weight[1] = 2.0
+    assert torch.allclose(cbn(x, y)[1], 2 * torch.nn.functional.batch_norm(x, None, None, training=True)[1])
+
+
+def test_projection_discriminator_is_psi_plus_the_label_projection():
+    """D(x, y) = psi(phi(x)) + <embed(y), phi(x)>."""
+    arch = ganzoo.get_registry().architectures["projection"]
+    cfg = arch.make_config(**TINY)
+    d = arch.discriminator(cfg).eval()
+    x, y = torch.rand(3, 1, 16, 16) * 2 - 1, torch.tensor([0, 4, 9])
+    phi = torch.nn.functional.leaky_relu(d.body(x), 0.2).sum((2, 3))
+    expected = d.psi(phi).reshape(-1) + (d.embed(y) * phi).sum(1)
+    torch.testing.assert_close(d(x, y), expected)
+
+
+def test_acgan_classifies_real_samples_only(monkeypatch):
+    """The Mod variant: D's class loss sees the real half of the joint pass; G's class loss its fakes."""
+    seen = {}
+    original = ACGANMethod.extra_discriminator_loss
+
+    def spy(self, batch, fake):
+        seen["d"] = (self._real_classes.shape, batch["label"].shape)
+        return original(self, batch, fake)
+
+    monkeypatch.setattr(ACGANMethod, "extra_discriminator_loss", spy)
+    rows = []
+    ganzoo.train(
+        "acgan",
+        _labelled(),
+        steps=2,
+        batch_size=8,
+        progress=False,
+        log_every=1,
+        callbacks=[lambda s, m, _: rows.append(m)],
+        **TINY,
+    )
+    assert seen["d"] == ((8, 10), (8,))  # class logits of the 8 real samples, not of the 16 in the joint pass
+    assert {"d_class_loss", "d_class_acc", "g_class_loss"} <= set(rows[-1])
+
+
+def test_acgan_rejects_unknown_options():
+    with pytest.raises(TypeError, match="aux_weight"):
+        ganzoo.train("acgan", _labelled(), steps=1, batch_size=8, progress=False, method_options={"x": 1}, **TINY)
+
+
+def test_conditional_preview_is_a_class_grid(tmp_path):
+    """The progress picture has one column per class."""
+    ganzoo.train("cgan", _labelled(), steps=1, batch_size=8, progress=False, out_dir=tmp_path, **TINY)
+    width, _ = Image.open(tmp_path / "samples.png").size
+    assert width == 10 * 16 + 11 * 2  # 10 columns of 16 px with 2 px padding
+
+
+def test_cli_grid_by_class_and_labels(tmp_path):
+    """`ganzoo sample --grid-by-class` draws one row per class; --label picks a class; neither is an error."""
+    ganzoo.save(ganzoo.create("cgan", seed=0, **TINY), tmp_path / "g")
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "--grid-by-class", "-n", "4", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (4 * 16 + 5 * 2, 10 * 16 + 11 * 2)
+    grid = np.asarray(Image.open(out).convert("L"))
+    rows = [grid[2 + k * 18 : 2 + k * 18 + 16] for k in range(10)]
+    assert not all(np.array_equal(rows[0], r) for r in rows[1:])  # rows differ by class
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "--label", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "-o", str(out)])
+    assert result.exit_code == 2 and "--grid-by-class" in result.output
+
+
+def test_trains_on_fashion_mnist_with_its_labels(tmp_path):
+    """The README's command shape: a conditional family on Fashion-MNIST 32 px with the file's labels."""
+    from .conftest import FASHION
+
+    if not FASHION.is_file():
+        pytest.skip(f"{FASHION} not found")
+    g = ganzoo.train(
+        "projection", f"fashion-mnist:{FASHION}", steps=2, batch_size=8, progress=False, z_dim=8, g_width=4, d_width=4
+    )
+    assert g.sample(10, seed=0, labels=range(10)).shape == (10, 1, 32, 32)
