@@ -174,7 +174,7 @@ def example_inputs(specs: tuple[InputSpec, ...] | list[InputSpec], n: int, seed:
     for spec in specs:
         if spec.kind == "latent" and spec.prior in ("normal", "") and len(spec.shape) == 1:
             arrays.append(latents(n, spec.shape[0], seed))
-        elif spec.kind == "label" and spec.value_range is not None:
+        elif spec.kind in ("label", "code") and spec.dtype.startswith("int") and spec.value_range is not None:
             low, high = (int(v) for v in spec.value_range)
             arrays.append(rng.integers(low, high + 1, size=(n, *spec.shape), dtype=np.int64).astype(spec.dtype))
         elif np.issubdtype(np.dtype(spec.dtype), np.floating):

@@ -22,7 +22,7 @@ import numpy as np
 
 from ganzoo.config import InputSpec
 from ganzoo.errors import ModelFileError, ProviderError, RuntimeMissingError
-from ganzoo.sampling import latents
+from ganzoo.sampling import draw_codes, latents
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "ROCMExecutionProvider", "DmlExecutionProvider")
 RUNTIME_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu")
@@ -289,13 +289,21 @@ class OnnxGenerator(OnnxModel):
             raise ValueError(f"labels must lie in [{low}, {high}], got values from {labels.min()} to {labels.max()}")
         return labels.astype(np.int64, copy=False)
 
-    def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """One ONNX Runtime call on explicit inputs; returns the graph's output as is."""
+    def run(
+        self, z: np.ndarray, labels: np.ndarray | None = None, codes: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """One ONNX Runtime call on explicit inputs (``codes``: InfoGAN-style code inputs by name); returns the
+        graph's output as is."""
         feeds = {"z": np.ascontiguousarray(z, dtype=np.float32)}
         if "labels" in self.inputs:
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels=(n,) int64 class indices")
             feeds["labels"] = np.ascontiguousarray(labels, dtype=np.int64)
+        for name, value in (codes or {}).items():
+            feeds[name] = np.ascontiguousarray(value)
+        missing = sorted(set(self.inputs) - set(feeds))
+        if missing:
+            raise ValueError(f"this generator also takes {missing}: pass them (codes={{name: values}})")
         return self.run_feeds(feeds)
 
     def sample(
@@ -305,6 +313,7 @@ class OnnxGenerator(OnnxModel):
         seed: int | None = None,
         z: np.ndarray | None = None,
         labels: np.ndarray | None = None,
+        codes: dict[str, Any] | None = None,
         output: Literal["numpy", "raw", "pil"] = "numpy",
         batch_size: int = 256,
     ) -> np.ndarray | list:
@@ -323,8 +332,14 @@ class OnnxGenerator(OnnxModel):
         if labels is not None and np.ndim(labels) == 0:
             labels = np.full(len(z), labels, dtype=np.int64)
         labels = self.check_labels(labels, len(z))
+        # InfoGAN-style codes: drawn from their priors with the seed exactly as Generator.sample draws them
+        drawn = draw_codes(self.input_specs, len(z), seed, codes)
         chunks = [
-            self.run(z[i : i + batch_size], None if labels is None else labels[i : i + batch_size])
+            self.run(
+                z[i : i + batch_size],
+                None if labels is None else labels[i : i + batch_size],
+                {name: value[i : i + batch_size] for name, value in drawn.items()},
+            )
             for i in range(0, len(z), batch_size)
         ]
         raw = np.concatenate(chunks)

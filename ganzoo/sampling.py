@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -27,6 +27,51 @@ def latents(n: int, z_dim: int, seed: int | None = None) -> np.ndarray:
     if not isinstance(n, int) or n <= 0:
         raise ValueError(f"number of samples must be a positive integer, got {n!r}")
     return np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)
+
+
+def draw_codes(specs: Any, n: int, seed: int | None, given: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """Rows for the inputs a generator draws from a prior besides ``z``: InfoGAN's codes (Chen et al. 2016).
+
+    ``specs`` is a model's input spec (``ganzoo.config.InputSpec``s). Inputs with ``prior`` ``"categorical"``
+    (int64 in ``value_range``), ``"uniform"`` (float32 in ``value_range``) or ``"normal"`` other than ``z`` are
+    drawn from ``numpy.random.default_rng([seed, i])`` (``i`` the input's position), so the same seed gives the
+    same codes in PyTorch and in ONNX Runtime, and ``z`` stays what ``latents(n, z_dim, seed)`` draws. Inputs
+    named in ``given`` are taken as given (broadcast from one row); labels and images are never drawn.
+    """
+    given = dict(given or {})
+    out: dict[str, np.ndarray] = {}
+    for index, spec in enumerate(specs):
+        if (
+            spec.name == "z"
+            or spec.kind in ("label", "image")
+            or spec.prior not in ("categorical", "uniform", "normal")
+        ):
+            continue
+        dtype = np.int64 if spec.prior == "categorical" else np.float32
+        if spec.name in given:
+            value = np.asarray(given.pop(spec.name), dtype=dtype)
+            if value.shape == tuple(spec.shape):  # one row for every sample
+                value = np.broadcast_to(value, (n, *spec.shape)).copy()
+            if value.shape != (n, *spec.shape):
+                raise ValueError(f"{spec.name} must have shape {(n, *spec.shape)}, got {value.shape}")
+            if spec.value_range is not None and value.size:
+                low, high = spec.value_range
+                if value.min() < low or value.max() > high:
+                    raise ValueError(f"{spec.name} must lie in [{low}, {high}], got {value.min()} to {value.max()}")
+            out[spec.name] = value
+            continue
+        rng = np.random.default_rng(None if seed is None else [seed, index])
+        if spec.prior == "categorical":
+            low, high = (int(v) for v in spec.value_range)
+            out[spec.name] = rng.integers(low, high + 1, size=(n, *spec.shape), dtype=np.int64)
+        elif spec.prior == "uniform":
+            low, high = spec.value_range
+            out[spec.name] = rng.uniform(low, high, size=(n, *spec.shape)).astype(np.float32)
+        else:
+            out[spec.name] = rng.standard_normal((n, *spec.shape), dtype=np.float32)
+    if given:
+        raise ValueError(f"this model takes no input(s) {sorted(given)}; it takes {[s.name for s in specs]}")
+    return out
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:

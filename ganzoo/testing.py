@@ -41,9 +41,18 @@ def check_architecture(name: str, *, batch_size: int = 3, **overrides: Any) -> N
     G, D = generator.module.train(), arch.discriminator(cfg).train()
 
     z = torch.randn(batch_size, cfg.z_dim)
-    # a class-conditional model (``labels`` in its input spec) gets labels in G and D: G(z, y), D(x, y)
-    labels = [torch.randint(int(s.value_range[0]), int(s.value_range[1]) + 1, (batch_size,)) for s in cfg.inputs[1:]]
-    fake = G(z, *labels)
+    # a class-conditional model (``labels`` in its input spec) gets labels in G and D: G(z, y), D(x, y); codes
+    # (InfoGAN) are drawn from their priors and reach G only
+    from ganzoo.sampling import draw_codes
+
+    labels = [
+        torch.randint(int(s.value_range[0]), int(s.value_range[1]) + 1, (batch_size,))
+        for s in cfg.inputs[1:]
+        if s.kind == "label"
+    ]
+    codes = {k: torch.from_numpy(v) for k, v in draw_codes(cfg.inputs, batch_size, 0).items()}
+    g_inputs = [labels[0] if s.kind == "label" else codes[s.name] for s in cfg.inputs[1:]]
+    fake = G(z, *g_inputs)
     expected = (batch_size, *cfg.output_shape)
     assert tuple(fake.shape) == expected, f"{name}: generator output {tuple(fake.shape)}, expected {expected}"
     assert torch.isfinite(fake).all(), f"{name}: generator output is not finite"

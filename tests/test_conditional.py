@@ -134,3 +134,78 @@ def test_trains_on_fashion_mnist_with_its_labels(tmp_path):
         "projection", f"fashion-mnist:{FASHION}", steps=2, batch_size=8, progress=False, z_dim=8, g_width=4, d_width=4
     )
     assert g.sample(10, seed=0, labels=range(10)).shape == (10, 1, 32, 32)
+
+
+def test_infogan_codes_are_inputs_drawn_from_the_seed_or_given():
+    """InfoGAN's codes are in the input spec: drawn from their priors by seed, or fixed with codes=."""
+    g = ganzoo.create("infogan", seed=0, **TINY)
+    assert [(s.name, s.prior) for s in g.inputs] == [
+        ("z", "normal"),
+        ("code", "categorical"),
+        ("continuous", "uniform"),
+    ]
+    a, b = g.sample(4, seed=0, output="raw"), g.sample(4, seed=0, output="raw")
+    assert torch.equal(a, b)
+    fixed = g.sample(4, seed=0, codes={"code": 3}, output="raw")
+    assert not torch.equal(a, fixed)
+    with pytest.raises(ValueError, match=r"code must lie in \[0, 9\]"):
+        g.sample(2, seed=0, codes={"code": 12})
+    with pytest.raises(ValueError, match="takes no input"):
+        g.sample(2, seed=0, codes={"style": 1.0})
+
+
+def test_infogan_traversal_varies_one_code_only():
+    """traverse(): rows keep their latent and other codes, columns walk the chosen code."""
+    g = ganzoo.create("infogan", seed=0, **TINY)
+    values = np.linspace(-1, 1, 5)
+    walk = g.traverse("continuous", values=values, n=2, seed=1, output="raw")
+    assert walk.shape == (10, 1, 16, 16)
+    # the same traversal by hand: sample()'s latents and codes for row 0, continuous[0] set to each value
+    from ganzoo.sampling import draw_codes, latents
+
+    codes = draw_codes(g.inputs, 2, 1)
+    cont = np.repeat(codes["continuous"][:1], 5, axis=0)
+    cont[:, 0] = values
+    by_hand = g.sample(
+        z=np.repeat(latents(2, 8, 1)[:1], 5, axis=0),
+        codes={"code": np.repeat(codes["code"][:1], 5), "continuous": cont},
+        output="raw",
+    )
+    torch.testing.assert_close(walk[:5], by_hand)
+    with pytest.raises(ValueError, match="not a code"):
+        g.traverse("z", values=[0, 1])
+
+
+def test_infogan_information_term_is_logged_and_the_control_turns_it_off(tmp_path):
+    """info / q_code_acc / q_continuous_mse reach losses.csv; info_weight=0 leaves Q untrained."""
+    import csv
+
+    common = {"steps": 3, "batch_size": 8, "progress": False, "log_every": 1, **TINY}
+    ganzoo.train("infogan", _labelled(), out_dir=tmp_path / "a", **common)
+    with open(tmp_path / "a" / "losses.csv", newline="") as f:
+        assert {"info", "q_code_acc", "q_continuous_mse"} <= set(next(csv.DictReader(f)))
+    states = []
+    ganzoo.train(
+        "infogan",
+        _labelled(),
+        method_options={"info_weight": 0.0},
+        callbacks=[lambda s, m, st: states.append(st)],
+        **common,
+    )
+    d = states[-1].modules["discriminator"]
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for n, p in d.named_parameters() if n.startswith("q_"))
+
+
+def test_infogan_exports_with_its_codes(tmp_path):
+    """The ONNX file takes z, code and continuous; the same seed gives the same images as PyTorch."""
+    from ganzoo.exporters.runtime import OnnxGenerator
+
+    g = ganzoo.create("infogan", seed=0, **TINY)
+    ganzoo.export(g, tmp_path / "info.onnx")
+    onnx_g = OnnxGenerator(tmp_path / "info.onnx")
+    assert list(onnx_g.inputs) == ["z", "code", "continuous"]
+    np.testing.assert_allclose(
+        onnx_g.sample(5, seed=2, output="raw"), g.sample(5, seed=2, output="raw").numpy(), atol=1e-5
+    )
+    fixed = onnx_g.sample(3, seed=2, codes={"code": 4}, output="raw")
+    np.testing.assert_allclose(fixed, g.sample(3, seed=2, codes={"code": 4}, output="raw").numpy(), atol=1e-5)

@@ -32,6 +32,7 @@ CASES = {
     "toy-conditional": [("toy-conditional", "ring-8", {})],
     "conditional": [("cgan", _labelled, {}), ("projection", _labelled, {"spectral_norm": True})],
     "acgan": [("acgan", _labelled, {})],
+    "infogan": [("infogan", _labelled, {}), ("infogan", _labelled, {"categories": 0, "continuous": 1})],
     "toy-paired": [("toy-translator", paired_data, {})],
     "toy-cycle": [("toy-cycle", unpaired_data, {})],
 }

@@ -34,6 +34,7 @@ DEFAULT_PLUGINS = {
     "losses": "ganzoo.plugins.losses",
     "methods": "ganzoo.plugins.methods",
     "conditional": "ganzoo.plugins.conditional",
+    "infogan": "ganzoo.plugins.infogan",
     "datasets": "ganzoo.plugins.datasets",
     "image-pairs": "ganzoo.plugins.image_pairs",
     "exporters": "ganzoo.exporters",

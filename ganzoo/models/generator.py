@@ -11,7 +11,7 @@ from torch import nn
 
 from ganzoo.config import GeneratorConfig
 from ganzoo.models.base import Model, Output
-from ganzoo.sampling import latents, slerp
+from ganzoo.sampling import draw_codes, latents, slerp
 
 
 class Generator(Model):
@@ -53,6 +53,7 @@ class Generator(Model):
         seed: int | None = None,
         z: torch.Tensor | np.ndarray | None = None,
         labels: torch.Tensor | None = None,
+        codes: dict[str, Any] | None = None,
         output: Output = "tensor",
         batch_size: int = 256,
     ) -> torch.Tensor | np.ndarray | list[Image.Image]:
@@ -62,7 +63,9 @@ class Generator(Model):
             n: number of samples (ignored when ``z`` is given).
             seed: seed for the latents (``numpy.random.default_rng``); ``None`` draws fresh ones.
             z: explicit latents ``(n, z_dim)`` instead of a seed.
-            labels: class labels ``(n,)`` for class-conditional generators.
+            labels: class labels ``(n,)`` (or one for all) for class-conditional generators.
+            codes: for generators whose input spec has codes (InfoGAN): ``{name: values}`` for the ones to fix;
+                the others are drawn from their priors with ``seed`` (``ganzoo.sampling.draw_codes``).
             output: ``"tensor"`` (images as float in [0, 1], NCHW; other samples as generated), ``"raw"``
                 (the network's own output, images in [-1, 1]), ``"pil"`` (list of PIL images) or ``"numpy"``
                 (uint8 NHWC).
@@ -76,10 +79,13 @@ class Generator(Model):
             if z.ndim != 2 or z.shape[1] != self.z_dim:
                 raise ValueError(f"z must have shape (n, {self.z_dim}), got {tuple(z.shape)}")
         labels = self._labels(labels, z.shape[0])
-        chunks = []
-        for start in range(0, z.shape[0], batch_size):
-            extra = () if labels is None else (labels[start : start + batch_size],)
-            chunks.append((z[start : start + batch_size], *extra))
+        drawn = {
+            name: torch.from_numpy(value).to(self.device)
+            for name, value in draw_codes(self.inputs, z.shape[0], seed, codes).items()
+        }
+        # the network's inputs in the order of the input spec: z, then labels and codes
+        inputs = [z] + [labels if spec.kind == "label" else drawn[spec.name] for spec in self.inputs[1:]]
+        chunks = [tuple(x[start : start + batch_size] for x in inputs) for start in range(0, z.shape[0], batch_size)]
         return self._format(self._run(self.module, chunks), output)
 
     def _labels(self, labels: Any, n: int) -> torch.Tensor | None:
@@ -128,4 +134,40 @@ class Generator(Model):
             z = ((1 - t)[:, None] * a + t[:, None] * b).astype(np.float32)
         else:
             raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
-        return self.sample(z=z, output=output)
+        codes = {name: value[0] for name, value in draw_codes(self.inputs, 1, seed_a).items()}  # held fixed
+        return self.sample(z=z, codes=codes, output=output)
+
+    def traverse(
+        self,
+        code: str,
+        *,
+        values: Any,
+        n: int = 1,
+        seed: int | None = 0,
+        index: int = 0,
+        labels: Any = None,
+        output: Output = "tensor",
+    ) -> torch.Tensor | np.ndarray | list[Image.Image]:
+        """Vary one code, keep everything else fixed (InfoGAN's latent traversals, Chen et al. 2016, fig. 2).
+
+        Returns ``n`` rows of ``len(values)`` samples (row-major): row ``r`` holds the latents and other codes of
+        ``sample(n, seed=seed)``'s sample ``r``, with ``code`` (its element ``index`` for vector codes) set to
+        each of ``values`` in turn.
+        """
+        spec = next((s for s in self.inputs if s.name == code), None)
+        if spec is None or spec.name == "z" or spec.kind == "label":
+            names = [s.name for s in self.inputs if s.name != "z" and s.kind != "label"]
+            raise ValueError(f"{code!r} is not a code of this generator; its codes are {names or 'none'}")
+        values = np.asarray(list(values))
+        k = len(values)
+        z = np.repeat(latents(n, self.z_dim, seed), k, axis=0)  # (n * k, z_dim): each row's latent k times
+        drawn = {name: np.repeat(value, k, axis=0) for name, value in draw_codes(self.inputs, n, seed).items()}
+        varied = drawn[code].copy()
+        if varied.ndim == 1:
+            varied[:] = np.tile(values, n)
+        else:
+            varied[:, index] = np.tile(values, n)
+        drawn[code] = varied
+        if labels is not None:
+            labels = np.repeat(np.broadcast_to(np.asarray(labels), (n,)), k)
+        return self.sample(z=z, codes=drawn, labels=labels, output=output)
