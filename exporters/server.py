@@ -49,6 +49,7 @@ from starlette.routing import Route
 
 from ganzoo.errors import InferenceError
 from ganzoo.exporters.runtime import OnnxGenerator, OnnxModel, OnnxTranslator, to_uint8_nhwc
+from ganzoo.sampling import draw_codes
 
 DATATYPES = {
     "FP32": np.float32,
@@ -327,9 +328,12 @@ def create_app(
         if n == 0:
             raise InferenceError("the batch is empty: ask for at least one sample")
 
-    async def generate(model: ServedModel, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    async def generate(
+        model: ServedModel, z: np.ndarray, labels: np.ndarray | None, codes: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
         check_count(len(z))
-        return await model.batcher.infer(z, labels)
+        feeds = {"z": z, **({"labels": labels} if labels is not None else {}), **(codes or {})}
+        return await model.batcher.infer(feeds)
 
     async def live(request: Request) -> Response:
         return JSONResponse({"live": True})
@@ -374,6 +378,7 @@ def create_app(
             params = body.get("parameters") or {}
             if not tensors and "n" in params and "labels" not in expected:
                 tensors = {"z": _seeded(g, params)}
+                tensors.update(_seeded_codes(g, len(tensors["z"]), params))
             else:
                 raise InferenceError(f"model {model.name!r} takes inputs {sorted(expected)}; got {sorted(tensors)}")
         z = tensors["z"]
@@ -387,7 +392,20 @@ def create_app(
                 g.check_labels(labels, len(z))
             except ValueError as exc:
                 raise InferenceError(f"input 'labels': {exc}") from exc
-        return await generate(model, z, labels)
+        code_specs = [s for s in g.input_specs if s.name not in ("z", "labels")]
+        for spec in code_specs:  # InfoGAN-style codes: dtype, shape and range from the input spec
+            value = tensors[spec.name]
+            if value.dtype != np.dtype(spec.dtype) or value.shape != (len(z), *spec.shape):
+                shape = [len(z), *spec.shape]
+                raise InferenceError(
+                    f"input {spec.name!r} must be {datatype(np.zeros(0, spec.dtype))} of shape {shape}, "
+                    f"got {datatype(value)} {list(value.shape)}"
+                )
+        try:
+            codes = draw_codes(g.input_specs, len(z), None, {s.name: tensors[s.name] for s in code_specs})
+        except ValueError as exc:
+            raise InferenceError(str(exc)) from exc
+        return await generate(model, z, labels, codes)
 
     async def translate_tensors(model: ServedModel, tensors: dict[str, np.ndarray]) -> np.ndarray:
         t = model.model
@@ -434,7 +452,7 @@ def create_app(
                 labels = model.model.check_labels(labels, len(z))
             except ValueError as exc:
                 raise InferenceError(f"label: {exc}") from exc
-        out = await generate(model, z, labels)
+        out = await generate(model, z, labels, _seeded_codes(model.model, len(z), dict(request.query_params)))
         images = out if model.model.uint8_output else to_uint8_nhwc(out)
         grid = make_grid(images)
         buffer = io.BytesIO()
@@ -582,6 +600,15 @@ def encode_png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _seeded_codes(generator: OnnxGenerator, n: int, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """InfoGAN-style codes for a seeded request: drawn from the seed as ``Generator.sample`` draws them."""
+    try:
+        seed = None if params.get("seed") in (None, "") else int(params["seed"])
+    except (TypeError, ValueError) as exc:
+        raise InferenceError(f"'seed' must be an integer ({exc})") from exc
+    return draw_codes(generator.input_specs, n, seed)
 
 
 def _seeded(generator: OnnxGenerator, params: dict[str, Any]) -> np.ndarray:

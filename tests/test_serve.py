@@ -283,3 +283,49 @@ def test_serve_removes_its_temporary_exports_when_start_up_fails(tmp_path, monke
     assert result.exit_code == 1 and "no such" in result.output and "Traceback" not in result.output
     assert "exporting" in result.output  # the first model was exported before the second failed
     assert _serve_folders(tmp) == []
+
+
+def test_tritonclient_sends_labels_and_codes(tmp_path):
+    """Class-conditional (labels, INT64) and InfoGAN (z, code, continuous) models serve stock tritonclient calls;
+    a label out of range is a 4xx the client reports."""
+    small = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
+    models = {
+        "cgan": OnnxGenerator(export_onnx(ganzoo.create("cgan", seed=0, **small), tmp_path / "c.onnx").path),
+        "info": OnnxGenerator(export_onnx(ganzoo.create("infogan", seed=0, **small), tmp_path / "i.onnx").path),
+    }
+    app = create_app(models, max_batch_size=16, max_queue_delay=0.01, max_samples=100)
+    port = _free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        client = triton_http.InferenceServerClient(f"127.0.0.1:{port}")
+        meta = client.get_model_metadata("cgan")
+        assert [(i["name"], i["datatype"]) for i in meta["inputs"]] == [("z", "FP32"), ("labels", "INT64")]
+        z, labels = _z(4, seed=3), np.array([0, 3, 9, 3], dtype=np.int64)
+        inputs = [triton_http.InferInput("z", [4, 8], "FP32"), triton_http.InferInput("labels", [4], "INT64")]
+        inputs[0].set_data_from_numpy(z)
+        inputs[1].set_data_from_numpy(labels)
+        got = client.infer("cgan", inputs).as_numpy("images")
+        np.testing.assert_array_equal(got, models["cgan"].run(z, labels))
+        inputs[1].set_data_from_numpy(np.array([0, 3, 10, 3], dtype=np.int64))
+        with pytest.raises(Exception, match=r"labels"):
+            client.infer("cgan", inputs)
+        # InfoGAN: every code is an input
+        codes = {"code": np.array([1, 2], dtype=np.int64), "continuous": np.zeros((2, 2), np.float32)}
+        z2 = _z(2, seed=4)
+        parts = [triton_http.InferInput("z", [2, 8], "FP32")]
+        parts[0].set_data_from_numpy(z2)
+        for name, value in codes.items():
+            part = triton_http.InferInput(name, list(value.shape), "INT64" if value.dtype == np.int64 else "FP32")
+            part.set_data_from_numpy(value)
+            parts.append(part)
+        got = client.infer("info", parts).as_numpy("images")
+        np.testing.assert_array_equal(got, models["info"].run(z2, None, codes))
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
