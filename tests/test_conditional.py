@@ -209,3 +209,48 @@ def test_infogan_exports_with_its_codes(tmp_path):
     )
     fixed = onnx_g.sample(3, seed=2, codes={"code": 4}, output="raw")
     np.testing.assert_allclose(fixed, g.sample(3, seed=2, codes={"code": 4}, output="raw").numpy(), atol=1e-5)
+
+
+def test_code_matching_numbers_have_known_answers():
+    """Hungarian-matched accuracy and NMI: 1 for a permuted one-to-one table, chance / 0 for a uniform one."""
+    from ganzoo.plugins.metrics.codes import matched_accuracy, normalised_mutual_information
+
+    perm = np.random.default_rng(0).permutation(10)
+    table = np.zeros((10, 10), np.int64)
+    table[np.arange(10), perm] = 50
+    accuracy, matching = matched_accuracy(table)
+    assert accuracy == 1.0 and matching == perm.tolist()
+    assert normalised_mutual_information(table) == pytest.approx(1.0)
+    uniform = np.full((10, 10), 7)
+    assert matched_accuracy(uniform)[0] == pytest.approx(0.1)
+    assert normalised_mutual_information(uniform) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_infogan_codes_metric_runs_through_evaluate():
+    """`infogan-codes` samples each code value, classifies, and reports matched accuracy and NMI in [0, 1]."""
+    from .conftest import FASHION
+
+    if not FASHION.is_file():
+        pytest.skip(f"{FASHION} not found")
+    g = ganzoo.create("infogan", seed=0, z_dim=8, g_width=4, d_width=4)
+    result = ganzoo.evaluate(
+        g,
+        f"fashion-mnist:{FASHION}",
+        ["infogan-codes"],
+        n=20,
+        progress=False,
+        resize=True,
+        metric_options={"infogan-codes": {"per_code": 5}},
+    )
+    found = result["metrics"]["infogan-codes"]
+    assert 0.1 <= found["matched_accuracy"] <= 1 and 0 <= found["nmi"] <= 1
+    assert np.asarray(found["table"]).sum() == 50
+    with pytest.raises(ganzoo.GanzooError, match="categorical code"):
+        ganzoo.evaluate(
+            ganzoo.create("cgan", **{**TINY, "image_size": 32}),
+            f"fashion-mnist:{FASHION}",
+            ["infogan-codes"],
+            n=20,
+            progress=False,
+            resize=True,
+        )

@@ -198,7 +198,8 @@ def evaluate(
         data: the reference (training) data: a data set name, ``.npz`` file, image folder or ``Dataset``.
         metrics: metric names (``ganzoo list``); default FID, KID and precision/recall for images, and mode
             coverage, precision/recall and moments for other samples.
-        n: generated samples (drawn with ``seed``).
+        n: generated samples (drawn with ``seed``; a class-conditional generator's are balanced over its K
+            classes, sample ``i`` of class ``i % K``, and their labels reach the metrics in ``Batch.labels``).
         n_reference: reference samples (default: as many as ``n``, at most all of ``data``; all of them when a
             metric reads held-out samples, as memorisation must search the whole training set); a subset is drawn
             with ``seed``.

@@ -60,6 +60,7 @@ class CardInfo:
     limitations: str = ""
     tags: list[str] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)  # a class-conditional model's labels, in order
 
 
 def template_path() -> str:
@@ -127,6 +128,7 @@ def render_card(
         inputs=[spec.to_dict() for spec in generator.inputs],
         translator=generator.task == "image-to-image",
         roles=list(generator.roles),
+        classes=_class_names(generator, info),
         config=generator.config.to_dict(),
         parameters=f"{parameters:,}",
         training=training,
@@ -140,6 +142,15 @@ def render_card(
         has_onnx=has_onnx,
         ganzoo_version=__version__,
     )
+
+
+def _class_names(model: Any, info: CardInfo) -> list[str]:
+    """The label names of a class-conditional model (``label k`` where the card gives none); [] otherwise."""
+    spec = next((s for s in model.inputs if s.kind == "label"), None)
+    if spec is None:
+        return []
+    count = int(spec.value_range[1]) + 1
+    return list(info.class_names) if len(info.class_names) == count else [f"label {k}" for k in range(count)]
 
 
 def _plugin_of(architecture: str) -> str:

@@ -125,7 +125,16 @@ def _complete_folder(
     from ganzoo.sampling import save_grid
 
     if samples and generator.config.is_image and hasattr(generator, "sample") and not (folder / "samples.png").exists():
-        save_grid(generator.sample(64, seed=0, output="raw"), folder / "samples.png", nrow=8)
+        label = next((s for s in generator.inputs if s.kind == "label"), None)
+        if label is None:
+            save_grid(generator.sample(64, seed=0, output="raw"), folder / "samples.png", nrow=8)
+        else:  # a class grid: one row per class, the same 8 latents in every row
+            import torch
+
+            k = int(label.value_range[1]) + 1
+            z = generator.latents(8, seed=0).repeat(k, 1)
+            images = generator.sample(z=z, labels=torch.arange(k).repeat_interleave(8), output="raw")
+            save_grid(images, folder / "samples.png", nrow=8)
     if onnx and not (folder / "model.onnx").exists():
         try:
             # the registry's exporter, not ganzoo.exporting: the hub layer sits below the package's top level

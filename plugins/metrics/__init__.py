@@ -36,7 +36,7 @@ The metrics, by registered name (class; module of this package):
   Generative Models".
 - ``classifier-inception-score`` (``ClassifierInceptionScore``; ``classifier``) and ``class-diversity``
   (``ClassDiversity``; ``classifier``): ``exp(E_x KL(p(y|x) || p(y)))`` and ``exp(-KL(p(y) || uniform))`` with the
-  Fashion-MNIST classifier, the xICFG lecture's quality and diversity scores (Johnson & Zhang 2018).
+  Fashion-MNIST classifier, the xICFG lecture's quality and diversity scores (xICFG: Johnson & Zhang 2018).
 - ``intra-class-fd`` (``IntraClassFD``; ``classifier``): per-class Fréchet distance in the classifier's penultimate
   features against that class's real test images, with the real-train vs real-test floor (Miyato & Koyama 2018).
 
@@ -61,6 +61,7 @@ from .classifier import (
     classifier_inception_score,
     intra_class_fd,
 )
+from .codes import InfoGANCodes
 from .fashion_classifier import FashionClassifier, load_fashion_classifier
 from .inception import (
     FID,
@@ -120,6 +121,11 @@ def register_metrics(register):
         IntraClassFD,
         description="per-class FD in the Fashion-MNIST classifier's features, with the real train-vs-test floor",
     )
+    register(
+        "infogan-codes",
+        InfoGANCodes,
+        description="InfoGAN: categorical code vs Fashion-MNIST class (Hungarian-matched accuracy, NMI)",
+    )
 
 
 __all__ = [
@@ -132,6 +138,7 @@ __all__ = [
     "ConditionalAccuracy",
     "FashionClassifier",
     "InceptionScore",
+    "InfoGANCodes",
     "IntraClassFD",
     "Memorisation",
     "ModeCoverage",

@@ -6,7 +6,7 @@
   conditioned), test it on the real test set. Ravuri & Vinyals 2019, "Classification Accuracy Score for
   Conditional Generative Models", https://arxiv.org/abs/1905.10887.
 - ``classifier-inception-score``: ``exp(E_x KL(p(y|x) || p(y)))`` with the Fashion-MNIST classifier in place of
-  Inception (Salimans et al. 2016's formula), the quality score of the xICFG lecture (Johnson & Zhang 2018,
+  Inception (Salimans et al. 2016's formula), the quality score of the xICFG lecture (xICFG: Johnson & Zhang 2018,
   "Composite Functional Gradient Learning of Generative Adversarial Models"); works for unconditional models.
 - ``class-diversity``: ``exp(-KL(p(y) || p*(y)))``, ``p(y)`` the mean predicted class distribution over the fakes
   and ``p*`` uniform over the classes: 1 for balanced classes, 1/K for one class only (the xICFG lecture's
@@ -61,7 +61,7 @@ def classifier_inception_score(probs: np.ndarray) -> float:
 
 def class_diversity(probs: np.ndarray) -> float:
     """``exp(-KL(p(y) || p*(y)))``, ``p(y)`` the mean of class probabilities ``(N, K)`` and ``p*`` uniform over the K
-    classes (the xICFG lecture's diversity score, Johnson & Zhang 2018): 1 for balanced classes, 1/K for one."""
+    classes (the xICFG lecture's diversity score; xICFG: Johnson & Zhang 2018): 1 for balanced classes, 1/K for one."""
     p = np.asarray(probs, np.float64).mean(axis=0)
     k = len(p)
     kl = float(sum(q * math.log(q * k) for q in p if q > 0))
@@ -396,6 +396,7 @@ class ClassificationAccuracyScore(ClassifierMetric):
     def _train_and_test(self, images: torch.Tensor, labels: torch.Tensor, test: tuple[torch.Tensor, torch.Tensor]):
         torch_state = torch.random.get_rng_state()
         try:
+            torch.manual_seed(self.context.seed)  # the initial weights (train_classifier seeds the rest)
             model = FashionClassifier(num_classes=self.num_classes, **self.design)
             train_classifier(
                 model,
