@@ -62,6 +62,7 @@ def evaluate_runs(args: Any) -> dict[str, Any]:
     peaks = [matmul_peak()]
     report: dict[str, Any] = {"benchmark": "conditional_fashion", "cpu": cpu_name(), "runs": {}}
     grids = {}
+    baseline_done = False  # the real-data CAS ceiling is the same for every run: train it once
     for folder in sorted(p for p in RUNS.iterdir() if (p / "model.safetensors").is_file()):
         model = ganzoo.load(folder)
         started = time.perf_counter()
@@ -82,10 +83,11 @@ def evaluate_runs(args: Any) -> dict[str, Any]:
                 data,
                 CLASS_METRICS,
                 n=n,
-                metric_options={"classification-accuracy-score": {"baseline": True}},
+                metric_options={"classification-accuracy-score": {"baseline": not baseline_done}},
                 resize=True,  # Fashion-MNIST's 28 px to the model's 32 (exact zero padding)
                 progress=False,
             )
+            baseline_done = True
             z = model.latents(8, seed=0).repeat(10, 1)
             grids[folder.name] = model.sample(z=z, labels=torch.arange(10).repeat_interleave(8), output="raw")
         else:
@@ -96,6 +98,7 @@ def evaluate_runs(args: Any) -> dict[str, Any]:
                 metrics,
                 n=n,
                 metric_options={"infogan-codes": {"per_code": args.per_class}},
+                resize=True,
                 progress=False,
             )
             entry["continuous_r2"] = continuous_r2(folder)

@@ -1,8 +1,9 @@
 """The built-in zoo: named, pretrained generators for ``ganzoo.load(name)``.
 
 Each entry pins a Hub repo at a revision and the sha256 of its ``model.safetensors``. ``dcgan-celeba`` also ships
-inside the package (``plugins/zoo/dcgan-celeba/``: config.json + fp16 safetensors, a few MB), so its first use
-needs no network; the hash is checked on that path too. How each model was trained: ``model_cards/<name>.md``.
+inside the package (``plugins/zoo/dcgan-celeba/``: config.json + fp16 safetensors, a few MB), and so does
+``cgan-fashion`` (0.8 MB), so their first use needs no network; the hash is checked on that path too. How each
+model was trained: ``model_cards/<name>.md``.
 """
 
 from __future__ import annotations
@@ -39,4 +40,19 @@ def register_pretrained(register: Callable[..., None]) -> None:
         # benchmarks/results/eval_celeba_dcgan-celeba.json: 5,000 samples against 9,000 CelebA-64 images
         metrics={"fid": 104.0, "kid": 0.1049},
         bundled=bundled_folder("dcgan-celeba"),
+    )
+    register(
+        "cgan-fashion",
+        architecture="acgan",
+        repo_id="ganzoo/cgan-fashion",
+        revision="v1",
+        sha256="45335ab3c62f99d1931d585f13a3019aba3e99322f9a981d023e36c233bd5bab",
+        card=card_path("cgan-fashion"),
+        description="class-conditional Fashion-MNIST garments, 32x32 greyscale, 10 classes (ACGAN)",
+        dataset="Fashion-MNIST",
+        resolution=32,
+        task="class-conditional",
+        # benchmarks/results/conditional_fashion.json: 1,000 samples per class, ganzoo's Fashion-MNIST classifier
+        metrics={"conditional-accuracy": 0.9723, "classification-accuracy-score": 0.7748, "class-diversity": 0.9991},
+        bundled=bundled_folder("cgan-fashion"),
     )

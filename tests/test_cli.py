@@ -153,7 +153,7 @@ def test_mistyped_folder_is_not_reported_as_an_unknown_zoo_model(tmp_path, monke
     assert "OnnxGenerator" in result.output
     # a bare name still gets the zoo's suggestions
     result = CliRunner().invoke(main, ["sample", "dcgan-celbea", "-o", str(tmp_path / "x.png")])
-    assert result.exit_code == 1 and "Did you mean 'dcgan-celeba'?" in result.output
+    assert result.exit_code == 1 and "Did you mean 'dcgan-celeba'" in result.output
 
 
 def test_28px_data_on_a_64px_dcgan_suggests_a_size_dcgan_accepts(tmp_path):

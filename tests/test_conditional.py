@@ -254,3 +254,15 @@ def test_infogan_codes_metric_runs_through_evaluate():
             progress=False,
             resize=True,
         )
+
+
+def test_cgan_fashion_zoo_model_loads_offline_and_draws_the_asked_classes():
+    """The bundled zoo model: loads offline with its sha256 checked; the shipped classifier agrees with its labels."""
+    from ganzoo.plugins.metrics.fashion_classifier import load_fashion_classifier
+
+    g = ganzoo.load("cgan-fashion")
+    assert g.training["zoo_name"] == "cgan-fashion" and g.task == "class-conditional"
+    labels = torch.arange(10).repeat_interleave(20)
+    images = g.sample(200, seed=0, labels=labels, output="numpy")  # uint8 NHWC
+    logits, _ = load_fashion_classifier().predict(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()))
+    assert (logits.argmax(1) == labels.numpy()).mean() > 0.85  # 97.2 % on 10,000 samples (benchmarks/README.md)
