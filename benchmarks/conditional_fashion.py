@@ -48,14 +48,14 @@ CLASS_METRICS = [
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def run_folder(family: str, seed: int, control: bool = False) -> Path:
+def run_folder(family: str, seed: int, control: bool = False, spectral_norm: bool = False) -> Path:
     """Where a family's run lives."""
-    return RUNS / f"{family}{'-control' if control else ''}-s{seed}"
+    return RUNS / f"{family}{'-control' if control else ''}{'-sn' if spectral_norm else ''}-s{seed}"
 
 
 def train_one(family: str, seed: int, args: argparse.Namespace, control: bool = False) -> dict[str, Any]:
     """Train (or resume, or keep) one run; returns its timing."""
-    folder = run_folder(family, seed, control)
+    folder = run_folder(family, seed, control, args.spectral_norm)
     model_file = folder / "config.json"
     if model_file.is_file() and json.loads(model_file.read_text())["training"]["steps"] >= args.steps:
         print(f"{folder.name}: done, kept", flush=True)
@@ -80,6 +80,7 @@ def train_one(family: str, seed: int, args: argparse.Namespace, control: bool = 
         method_options={"info_weight": 0.0} if control else None,
         g_width=args.width,
         d_width=args.width,
+        **({"spectral_norm": True} if args.spectral_norm else {}),
     )
     wall = time.perf_counter() - started
     # images/second from the logged steps (every 100): excludes start-up, previews and the final save
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--width", type=int, default=32)
     train.add_argument("--control", action="store_true", help="also InfoGAN with info_weight=0")
+    train.add_argument(
+        "--spectral-norm", action="store_true", help="spectral norm in D (runs named <family>-sn-s<seed>)"
+    )
     train.add_argument("--data", type=Path, default=FASHION)
     train.add_argument("--quiet", action="store_true")
     evaluate = sub.add_parser("evaluate", help="measure the finished runs")
