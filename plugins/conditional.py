@@ -31,7 +31,7 @@ from ganzoo.plugins._conditional_blocks import (
     one_hot,
     spectral,
 )
-from ganzoo.training.adversarial import AdversarialMethod, batch_norm_per_half
+from ganzoo.training.adversarial import AdversarialMethod
 
 # -- networks --------------------------------------------------------------------------------------------------
 
@@ -183,13 +183,8 @@ class ACGANMethod(ConditionalMethod):
     def judge(
         self, real: torch.Tensor, fake: torch.Tensor, extra: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.settings.separate_d_batches:
-            (real_src, self._real_classes), (fake_src, _) = self.D.heads(real), self.D.heads(fake)
-            return real_src, fake_src
-        with batch_norm_per_half(self.D):
-            source, classes = self.D.heads(torch.cat([real, fake]))
-        self._real_classes = classes.chunk(2)[0]
-        return source.chunk(2)
+        logits, (self._real_classes, _) = self.judge_heads(real, fake)
+        return logits
 
     def extra_discriminator_loss(self, batch: dict[str, torch.Tensor], fake: torch.Tensor) -> tuple[Any, dict]:
         ce = F.cross_entropy(self._real_classes.float(), batch["label"])

@@ -28,7 +28,7 @@ from torch import nn
 import ganzoo
 from ganzoo.config import ConfigError, InputSpec
 from ganzoo.plugins._conditional_blocks import DownStack, UpStack, init_weights, one_hot
-from ganzoo.training.adversarial import AdversarialMethod, batch_norm_per_half
+from ganzoo.training.adversarial import AdversarialMethod
 
 
 @dataclass
@@ -171,13 +171,8 @@ class InfoGANMethod(AdversarialMethod):
     def judge(
         self, real: torch.Tensor, fake: torch.Tensor, extra: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.settings.separate_d_batches:
-            (real_src, _), (fake_src, self._fake_q) = self.D.heads(real), self.D.heads(fake)
-            return real_src, fake_src
-        with batch_norm_per_half(self.D):
-            source, q = self.D.heads(torch.cat([real, fake]))
-        self._fake_q = q.chunk(2)[1]
-        return source.chunk(2)
+        logits, (_, self._fake_q) = self.judge_heads(real, fake)
+        return logits
 
     def extra_discriminator_loss(self, batch: dict[str, torch.Tensor], fake: torch.Tensor) -> tuple[Any, dict]:
         loss, metrics = self.information_loss(self._fake_q)  # trains Q and D's body on the (detached) fakes

@@ -128,7 +128,7 @@ def test_weights_file_is_small_and_checked(tmp_path):
     """The shipped file is fp16 safetensors under 1 MB with the stated sha256; a damaged or missing file is a clear
     error, and ``sha256=''`` loads weights of one's own."""
     assert fc.WEIGHTS_PATH.stat().st_size < 1_000_000
-    assert fc.file_sha256(fc.WEIGHTS_PATH) == fc.WEIGHTS_SHA256
+    assert fc.sha256_file(fc.WEIGHTS_PATH) == fc.WEIGHTS_SHA256
     damaged = tmp_path / "fc.safetensors"
     damaged.write_bytes(fc.WEIGHTS_PATH.read_bytes()[:-1] + b" ")
     with pytest.raises(fc.FashionClassifierError, match="sha256"):

@@ -7,9 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 
-from ganzoo.config import GeneratorConfig
 from ganzoo.models.base import Model, Output
 from ganzoo.sampling import draw_codes, latents, slerp
 
@@ -20,17 +18,6 @@ class Generator(Model):
     ``generator(z)`` runs the network. ``sample`` and ``interpolate`` draw reproducible samples from seeds.
     The wrapped ``nn.Module`` is ``generator.module`` (what ``export`` and training use).
     """
-
-    def __init__(
-        self,
-        module: nn.Module | dict[str, nn.Module],
-        architecture: str,
-        config: GeneratorConfig,
-        *,
-        task: str = "unconditional",
-        training: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(module, architecture, config, task=task, training=training)
 
     @property
     def z_dim(self) -> int:

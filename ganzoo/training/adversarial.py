@@ -184,6 +184,19 @@ class AdversarialMethod(TrainingMethod):
         real_logits, fake_logits = logits.chunk(2)
         return real_logits, fake_logits
 
+    def judge_heads(
+        self, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """For a D with a second head, ``D.heads(x) -> (logits, other)`` (ACGAN's class head, InfoGAN's Q): both
+        heads of the real and the fake batch from the same pass(es) ``judge`` makes; returns
+        ``(real_logits, fake_logits), (real_other, fake_other)``."""
+        if self.settings.separate_d_batches:
+            (real_logits, real_other), (fake_logits, fake_other) = self.D.heads(real), self.D.heads(fake)
+            return (real_logits, fake_logits), (real_other, fake_other)
+        with batch_norm_per_half(self.D):
+            logits, other = self.D.heads(torch.cat([real, fake]))
+        return logits.chunk(2), other.chunk(2)
+
     def critic(self, extra: tuple[torch.Tensor, ...]) -> Callable[[torch.Tensor], torch.Tensor] | nn.Module:
         """D as a function of the samples alone (what gradient penalties differentiate)."""
         if not extra:

@@ -15,7 +15,6 @@ training epoch near a minute on 2 CPU cores. The shipped weights
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganzoo.errors import EvaluationError
+from ganzoo.fileio import sha256_file
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "fashion_classifier.safetensors"
 #: sha256 of the shipped weights file (``benchmarks/train_fashion_classifier.py`` prints it)
@@ -192,15 +192,6 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
     return images.float()
 
 
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_classifier(
     model: FashionClassifier,
     path: str | Path,
@@ -220,7 +211,7 @@ def save_classifier(
     # one metadata key holding sorted JSON: safetensors writes several keys in a random order, and the same weights
     # must give the same bytes (and sha256)
     save_file(state, str(path), metadata={"ganzoo": json.dumps({**dict(metadata or {}), **design}, sort_keys=True)})
-    return file_sha256(path)
+    return sha256_file(path)
 
 
 def load_fashion_classifier(
@@ -242,7 +233,7 @@ def load_fashion_classifier(
             "`python benchmarks/train_fashion_classifier.py`."
         )
     if expected:
-        found = file_sha256(path)
+        found = sha256_file(path)
         if found != expected:
             raise FashionClassifierError(
                 f"{path} has sha256 {found}, not the expected {expected}: the file is damaged or not the shipped "
