@@ -12,7 +12,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class TrainState:
     batches: BatchSampler
     device: torch.device
     step: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def modules(self) -> dict[str, torch.nn.Module]:
