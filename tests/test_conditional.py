@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -174,6 +176,50 @@ def test_infogan_traversal_varies_one_code_only():
     torch.testing.assert_close(walk[:5], by_hand)
     with pytest.raises(ValueError, match="not a code"):
         g.traverse("z", values=[0, 1])
+
+
+def test_cli_traverse_draws_a_code_walk(tmp_path):
+    """`ganzoo sample --traverse code` has one column per category; continuous:1 walks element 1; bad codes fail."""
+    g = ganzoo.create("infogan", seed=0, **TINY)
+    ganzoo.save(g, tmp_path / "g")
+    out = tmp_path / "walk.png"
+    args = ["sample", str(tmp_path / "g"), "-n", "3", "-o", str(out), "--seed", "2"]
+    result = CliRunner().invoke(main, [*args, "--traverse", "code"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (10 * 16 + 11 * 2, 3 * 16 + 4 * 2)
+    expected = g.traverse("code", values=range(10), n=3, seed=2, output="numpy")
+    cell = np.asarray(Image.open(out).convert("L"))[2 + 18 : 2 + 18 + 16, 2 + 5 * 18 : 2 + 5 * 18 + 16]
+    np.testing.assert_array_equal(cell, expected[1 * 10 + 5][..., 0])  # row 1, column 5
+    result = CliRunner().invoke(main, [*args, "--traverse", "continuous:1", "--traverse-steps", "4"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (4 * 16 + 5 * 2, 3 * 16 + 4 * 2)
+    result = CliRunner().invoke(main, [*args, "--traverse", "continuous:2"])
+    assert result.exit_code == 2 and "INDEX must be 0 to 1" in result.output
+    result = CliRunner().invoke(main, [*args, "--traverse", "style"])
+    assert result.exit_code == 2 and "not a code" in result.output
+
+
+def test_infogan_generator_lr_sets_only_g(tmp_path):
+    """generator_lr (default: the paper's 1e-3 for G) sets G's optimiser only; None gives G the run's rate."""
+
+    def rates(tmp: str, **options: Any) -> dict[str, float]:
+        ganzoo.train(
+            "infogan",
+            _labelled(),
+            steps=1,
+            batch_size=8,
+            progress=False,
+            lr=2e-4,
+            out_dir=tmp_path / tmp,
+            **options,
+            **TINY,
+        )
+        return ganzoo.load(tmp_path / tmp).training["learning_rates"]
+
+    assert rates("default") == {"generator": 1e-3, "discriminator": 2e-4}
+    assert rates("same", method_options={"generator_lr": None}) == {"generator": 2e-4, "discriminator": 2e-4}
+    with pytest.raises(ValueError, match="generator_lr must be > 0"):
+        ganzoo.train("infogan", _labelled(), steps=1, progress=False, method_options={"generator_lr": 0}, **TINY)
 
 
 def test_infogan_information_term_is_logged_and_the_control_turns_it_off(tmp_path):

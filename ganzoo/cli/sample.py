@@ -41,6 +41,14 @@ from ganzoo.cli.base import _device, check_grid_size, main
     is_flag=True,
     help="Class-conditional models: one row per class, -n samples in each (the same latents in every row).",
 )
+@click.option(
+    "--traverse",
+    default=None,
+    metavar="CODE[:INDEX]",
+    help="Vary one latent code (InfoGAN): every value of a categorical code, or element INDEX of a continuous "
+    "code from its minimum to its maximum in --traverse-steps; one row for each of -n samples.",
+)
+@click.option("--traverse-steps", default=10, show_default=True, type=int, help="Values of a continuous code.")
 @click.option("--revision", default=None, help="Hub revision (branch, tag or commit) for hf-hub: and zoo names.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
 def sample_command(
@@ -52,6 +60,8 @@ def sample_command(
     interpolate: tuple[int, int] | None,
     labels: tuple[int, ...],
     grid_by_class: bool,
+    traverse: str | None,
+    traverse_steps: int,
     revision: str | None,
     device: str | None,
 ) -> None:
@@ -71,6 +81,11 @@ def sample_command(
         check_grid_size(total, tuple(generator.config.output_shape))
     elif n < 1:
         raise click.BadParameter(f"must be at least 1, got {n}", param_hint="-n")
+    if traverse:
+        samples, nrow = _traversal(generator, traverse, traverse_steps, n, seed, labels)
+        save_grid(samples, output, nrow=nrow)
+        click.echo(f"wrote {output}")
+        return
     if label_spec is not None and not (labels or grid_by_class):
         raise click.BadParameter(
             f"{model} is class-conditional: pass --label K (0 to {classes - 1}) or --grid-by-class",
@@ -101,3 +116,32 @@ def sample_command(
     else:
         raise click.ClickException(f"cannot draw samples of shape {tuple(samples.shape[1:])} as a picture")
     click.echo(f"wrote {output}")
+
+
+def _traversal(generator, traverse: str, steps: int, n: int, seed: int, labels: tuple[int, ...]):
+    """The samples and row length of ``--traverse CODE[:INDEX]`` (Chen et al. 2016, fig. 2)."""
+    import numpy as np
+
+    name, _, index_text = traverse.partition(":")
+    spec = next((s for s in generator.inputs if s.name == name and s.kind == "code"), None)
+    if spec is None:
+        codes = [s.name for s in generator.inputs if s.kind == "code"]
+        raise click.BadParameter(f"{name!r} is not a code of this model; its codes are {codes or 'none'}")
+    try:
+        index = int(index_text) if index_text else 0
+    except ValueError:
+        raise click.BadParameter(f"INDEX must be an integer, got {index_text!r}", param_hint="--traverse") from None
+    width = spec.shape[0] if spec.shape else 1
+    if not 0 <= index < width:
+        raise click.BadParameter(f"{name} has {width} element(s): INDEX must be 0 to {width - 1}")
+    low, high = spec.value_range
+    if spec.dtype.startswith("int"):
+        values = list(range(int(low), int(high) + 1))
+    else:
+        if steps < 2:
+            raise click.BadParameter(f"must be at least 2, got {steps}", param_hint="--traverse-steps")
+        values = np.linspace(low, high, steps, dtype=np.float32)
+    check_grid_size(n * len(values), tuple(generator.config.output_shape))
+    extra = {"labels": [labels[0]] * n} if labels else {}
+    samples = generator.traverse(name, values=values, n=n, seed=seed, index=index, output="raw", **extra)
+    return samples, len(values)

@@ -267,6 +267,8 @@ def train(
         "device": str(device),
         "wall_seconds_last_session": round(wall, 1),
         "lr": schedule.base[next(iter(schedule.base))][0] if schedule.base else None,
+        # every optimiser's own rate: methods may give G and D different ones (InfoGAN, TTUR)
+        "learning_rates": {name: rates[0] for name, rates in schedule.base.items()},
         "lr_decay": tc.lr_decay,
         "lr_decay_start": tc.lr_decay_start,
         "ema": tc.ema,
