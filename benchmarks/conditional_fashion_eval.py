@@ -1,6 +1,6 @@
 """The ``evaluate`` half of ``conditional_fashion.py``: classifier metrics for every finished run, InfoGAN's codes
 (categorical match through the ``infogan-codes`` metric, continuous R² from Q read out of the run's checkpoint),
-and the class grids side by side."""
+FID/KID with ganzoo's Inception (``--fid N``), and the class grids side by side."""
 
 from __future__ import annotations
 
@@ -109,6 +109,12 @@ def evaluate_runs(args: Any) -> dict[str, Any]:
                 .reshape(80, *model.output_shape)
             )
         entry["metrics"] = result.get("metrics", result)
+        if args.fid:
+            # FID/KID with the 2015 Inception network: class-balanced fakes against as many random training images
+            # (both 32 px grey, upsampled to 299 and repeated to RGB by the extractor); cached reference features
+            fid = ganzoo.evaluate(model, data, ["fid", "kid"], n=args.fid, resize=True, progress=False)
+            entry["metrics"].update(fid["metrics"])
+            entry["fid_samples"] = args.fid
         entry["eval_seconds"] = round(time.perf_counter() - started, 1)
         report["runs"][folder.name] = entry
         print(folder.name, json.dumps({k: v for k, v in entry.items() if k != "config"})[:600], flush=True)

@@ -90,6 +90,10 @@ def pick_role(model: Model, direction: str | None) -> str:
             )
         return roles[0]
     if direction not in roles:
+        from ganzoo.models.translator import DIRECTION_ALIASES
+
+        direction = DIRECTION_ALIASES.get(direction, direction)
+    if direction not in roles:
         raise ExportError(f"unknown direction {direction!r}; {model.architecture!r} has {', '.join(roles)}")
     return direction
 
@@ -284,6 +288,11 @@ def export_onnx(
     path = Path(path)
     check_target(path, overwrite=overwrite)
     role = pick_role(model, direction)
+    if getattr(model.config, "test_dropout", False):
+        raise ExportError(
+            f"{model.architecture!r} has test_dropout=True: its outputs are random at inference, so no ONNX graph "
+            "can match them. Save a copy with test_dropout=False (eval-mode inference) to export it."
+        )
     if uint8 and model.outputs[0].kind != "image":
         raise ExportError(f"--uint8 needs an image generator; {model.architecture!r} makes non-image samples")
     names, out = input_names(model), output_name(model)

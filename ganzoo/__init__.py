@@ -55,6 +55,7 @@ _LAZY: dict[str, str] = {
     "MethodContext": "ganzoo.training",
     "recompute_batchnorm_stats": "ganzoo.training.standing_stats",
     "evaluate": "ganzoo.evaluation",
+    "evaluate_translation": "ganzoo.evaluation",
     "export": "ganzoo.exporting",
     "push": "ganzoo.hub",
 }
@@ -62,7 +63,7 @@ _LAZY: dict[str, str] = {
 if TYPE_CHECKING:
     from ganzoo.config import ConfigError, GeneratorConfig, ImageConfig, InputSpec, TranslatorConfig
     from ganzoo.data import InMemoryData, resolve_data
-    from ganzoo.evaluation import Metric, evaluate
+    from ganzoo.evaluation import Metric, evaluate, evaluate_translation
     from ganzoo.exporting import export
     from ganzoo.hookspecs import hookimpl
     from ganzoo.host import PluginHost, get_plugins, get_registry, use_host
@@ -162,6 +163,7 @@ __all__ = [
     "__version__",
     "create",
     "evaluate",
+    "evaluate_translation",
     "export",
     "get_plugins",
     "get_registry",

@@ -26,6 +26,21 @@ def _labelled(n: int = 20) -> ganzoo.InMemoryData:
     return ganzoo.InMemoryData(images, torch.arange(n) % 10, description="noise with labels")
 
 
+def _grey_to_colour(n: int = 12) -> ganzoo.InMemoryData:
+    """pix2pix-shaped pairs at the tiny config's 32 px: 1-channel sources, RGB targets."""
+    g = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+    return ganzoo.InMemoryData({"source": target[:, :1].clone(), "target": target}, description="grey -> colour")
+
+
+def _two_domains() -> ganzoo.InMemoryData:
+    """CycleGAN-shaped unpaired streams at the tiny config's 16 px, 1 channel, of different lengths."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 100, (10, 1, 16, 16), generator=g, dtype=torch.uint8)
+    b = torch.randint(150, 256, (14, 1, 16, 16), generator=g, dtype=torch.uint8)
+    return ganzoo.InMemoryData({"a": a, "b": b}, unpaired=True, description="dark / bright")
+
+
 #: every registered method with an architecture and data it trains; a new method must add a row
 CASES = {
     "adversarial": [("mlp", "ring-8", {}), ("dcgan", _faces, {})],
@@ -34,6 +49,12 @@ CASES = {
     "acgan": [("acgan", _labelled, {})],
     "infogan": [("infogan", _labelled, {}), ("infogan", _labelled, {"categories": 0, "continuous": 1})],
     "toy-paired": [("toy-translator", paired_data, {})],
+    "pix2pix": [
+        ("pix2pix", _grey_to_colour, {}),
+        ("pix2pix", _grey_to_colour, {"method_options": {"adversarial": False}}),
+    ],
+    # a pool of 2 fills in the first step, so the resume check covers the random swaps and the pool's own RNG
+    "cyclegan": [("cyclegan", _two_domains, {"method_options": {"pool_size": 2}})],
     "toy-cycle": [("toy-cycle", unpaired_data, {})],
 }
 

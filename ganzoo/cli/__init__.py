@@ -1,4 +1,4 @@
-"""The ``ganzoo`` command line: list, plugins, train, sample, eval, push, export, serve.
+"""The ``ganzoo`` command line: list, plugins, train, sample, translate, eval, push, export, serve.
 
 ``base`` holds the ``main`` click group and the helpers the commands share; each command group has its own module,
 imported here so that its commands attach to ``main``:
@@ -6,6 +6,7 @@ imported here so that its commands attach to ``main``:
 - ``listing``: ``ganzoo list`` and ``ganzoo plugins``;
 - ``train``: ``ganzoo train`` (its options follow ``TrainConfig``);
 - ``sample``: ``ganzoo sample``;
+- ``translate``: ``ganzoo translate`` (image-to-image models);
 - ``publish``: ``ganzoo push`` and ``ganzoo export``;
 - ``serve``: ``ganzoo serve``;
 - ``evaluate``: ``ganzoo eval``.
@@ -13,7 +14,7 @@ imported here so that its commands attach to ``main``:
 ``python -m ganzoo.cli`` (``__main__``) runs it like ``python -m ganzoo``.
 """
 
-from ganzoo.cli import evaluate, listing, publish, sample, serve, train  # noqa: F401  (they attach the commands)
+from ganzoo.cli import evaluate, listing, publish, sample, serve, train, translate  # noqa: F401  (they attach the commands)
 from ganzoo.cli.base import MAX_GRID_SAMPLES, MAX_GRID_VALUES, check_grid_size, main, parse_assignments
 
 __all__ = ["MAX_GRID_SAMPLES", "MAX_GRID_VALUES", "check_grid_size", "main", "parse_assignments"]

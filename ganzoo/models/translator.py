@@ -11,6 +11,9 @@ from PIL import Image
 
 from ganzoo.models.base import Model, Output
 
+#: direction names a user may use for the two-network translators' roles (CycleGAN's ``g_ab`` and ``g_ba``)
+DIRECTION_ALIASES = {"a2b": "g_ab", "b2a": "g_ba"}
+
 
 class Translator(Model):
     """Translates images with one network, or one per direction (CycleGAN publishes ``g_ab`` and ``g_ba``).
@@ -22,14 +25,20 @@ class Translator(Model):
     default_role = "generator"
 
     def direction(self, direction: str | None) -> str:
-        """The role that runs ``direction`` (a role name such as ``g_ab``); None picks the only one."""
+        """The role that runs ``direction`` (a role name such as ``g_ab``, or ``a2b``/``b2a``); None picks the only
+        one."""
         if direction is None:
             if len(self.modules) > 1:
-                raise ValueError(f"this translator has directions {', '.join(self.modules)}: pass direction=")
+                raise ValueError(f"this translator has directions {self._named_directions()}: pass direction=")
             return self.roles[0]
+        direction = DIRECTION_ALIASES.get(direction, direction) if direction not in self.modules else direction
         if direction not in self.modules:
-            raise ValueError(f"unknown direction {direction!r}; this translator has {', '.join(self.modules)}")
+            raise ValueError(f"unknown direction {direction!r}; this translator has {self._named_directions()}")
         return direction
+
+    def _named_directions(self) -> str:
+        aliases = {role: alias for alias, role in DIRECTION_ALIASES.items()}
+        return ", ".join(f"{role} ({aliases[role]})" if role in aliases else role for role in self.modules)
 
     def as_input(self, images: Any) -> torch.Tensor:
         """Images in any of the accepted forms -> float32 ``(N, C, H, W)`` in [-1, 1] on this model's device,

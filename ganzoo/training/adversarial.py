@@ -29,6 +29,7 @@ class AdversarialMethod(TrainingMethod):
     published: ClassVar[tuple[str, ...]] = ("generator",)
     shown: ClassVar[tuple[str, ...]] = ("d_loss", "g_loss", "d_real", "d_fake")
     real_field: ClassVar[str] = "image"  # the batch field D learns as "real"
+    d_loss_weight: ClassVar[float] = 1.0  # scale of D's adversarial loss (pix2pix and CycleGAN halve it)
 
     def setup(self) -> None:
         self.G, self.D = self.modules["generator"], self.modules["discriminator"]
@@ -111,7 +112,7 @@ class AdversarialMethod(TrainingMethod):
             with contextlib.nullcontext() if keep_graph else torch.no_grad():
                 fake = G(*self.generator_inputs(batch))
             real_logits, fake_logits = self.judge(real, fake.detach(), extra)
-            d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
+            d_loss = self.d_loss_weight * loss.discriminator_loss(real_logits.float(), fake_logits.float())
             term, extra_metrics = self.extra_discriminator_loss(batch, fake.detach())
             if term is not None:
                 d_loss = d_loss + term

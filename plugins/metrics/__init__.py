@@ -40,6 +40,10 @@ The metrics, by registered name (class; module of this package):
 - ``intra-class-fd`` (``IntraClassFD``; ``classifier``): per-class Fréchet distance in the classifier's penultimate
   features against that class's real test images, with the real-train vs real-test floor (Miyato & Koyama 2018).
 
+- ``pixel-fidelity`` (``PixelFidelity``; ``translation``): L1, PSNR and SSIM (torchmetrics) of an image-to-image
+  model's outputs against their targets, with the input-as-output baseline (``ganzoo.evaluate_translation``).
+- ``translation-accuracy`` (``TranslationAccuracy``; ``translation``): share of translated images the
+  Fashion-MNIST classifier puts in the target class (CycleGAN sandal -> sneaker).
 ``fashion_classifier`` holds the classifier (``FashionClassifier``, ``load_fashion_classifier``: shipped fp16
 safetensors weights, sha256-checked; ``benchmarks/train_fashion_classifier.py`` reproduces them).
 ``neighbours`` holds the chunked nearest-neighbour distances that precision-recall, birthday and memorisation
@@ -79,6 +83,7 @@ from .memorisation import Birthday, Memorisation
 from .mode_coverage import ModeCoverage, mode_spread_ratio, mode_statistics
 from .neighbours import knn_radii, nearest
 from .statistics import Moments, Sparsity
+from .translation import PixelFidelity, TranslationAccuracy, pixel_scores
 
 
 @ganzoo.hookimpl
@@ -126,6 +131,16 @@ def register_metrics(register):
         InfoGANCodes,
         description="InfoGAN: categorical code vs Fashion-MNIST class (Hungarian-matched accuracy, NMI)",
     )
+    register(
+        "pixel-fidelity",
+        PixelFidelity,
+        description="image-to-image: L1, PSNR, SSIM of outputs against targets, with the input as baseline",
+    )
+    register(
+        "translation-accuracy",
+        TranslationAccuracy,
+        description="image-to-image: share of outputs the Fashion-MNIST classifier puts in target_class",
+    )
 
 
 __all__ = [
@@ -143,8 +158,10 @@ __all__ = [
     "Memorisation",
     "ModeCoverage",
     "Moments",
+    "PixelFidelity",
     "PrecisionRecall",
     "Sparsity",
+    "TranslationAccuracy",
     "activation_sparsity",
     "check_samples",
     "class_diversity",
@@ -161,5 +178,6 @@ __all__ = [
     "mode_statistics",
     "moment_distances",
     "nearest",
+    "pixel_scores",
     "prdc",
 ]

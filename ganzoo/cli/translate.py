@@ -1,0 +1,130 @@
+"""``ganzoo translate``: run an image-to-image model (pix2pix, CycleGAN) on picture files into a PNG grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ganzoo.cli.base import _device, check_grid_size, main
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+
+
+def _files(inputs: tuple[Path, ...]) -> list[Path]:
+    """The picture files named, folders expanded to their pictures (sorted)."""
+    files: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not found:
+                raise click.BadParameter(
+                    f"{path} holds no pictures ({', '.join(sorted(SUFFIXES))})", param_hint="INPUT"
+                )
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise click.BadParameter(f"no such file or folder: {path}", param_hint="INPUT")
+    return files
+
+
+def _read(path: Path, size: int, mode: str, resize: bool, half: str | None):
+    """One picture as a PIL image of ``size`` in ``mode``; ``half`` takes the left or right of an A|B pair."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise click.ClickException(f"cannot read {path} as a picture: {exc}") from exc
+    if half is not None:
+        w, h = picture.size
+        picture = picture.crop((0, 0, w // 2, h) if half == "left" else (w // 2, 0, w, h))
+    if picture.size != (size, size):
+        if not resize:
+            raise click.ClickException(
+                f"{path} is {picture.size[0]}x{picture.size[1]}{' per half' if half else ''}; the model translates "
+                f"{size}x{size} pictures. Pass --resize to centre-crop and resize them."
+            )
+        from ganzoo.plugins.datasets import _square
+
+        picture = _square(picture).resize((size, size), Image.LANCZOS)
+    return picture.convert(mode)
+
+
+def _as_raw(pictures: list, size: int):
+    """PIL pictures -> float NCHW in [-1, 1] (the grid's input)."""
+    import numpy as np
+    import torch
+
+    arrays = np.stack([np.asarray(p).reshape(size, size, -1) for p in pictures]).transpose(0, 3, 1, 2)
+    return torch.from_numpy(arrays.copy()).float().div(127.5).sub(1)
+
+
+@main.command("translate")
+@click.argument("model")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write."
+)
+@click.option("--direction", default=None, help="For two-way models (CycleGAN): a2b or b2a (or g_ab / g_ba).")
+@click.option("--resize", is_flag=True, help="Centre-crop and resize pictures of another size to the model's.")
+@click.option(
+    "--pairs",
+    is_flag=True,
+    help="The pictures are A|B pairs side by side (pix2pix's layout): translate A, show the B target beside.",
+)
+@click.option(
+    "--each",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write every translated picture to this folder, named after its input.",
+)
+@click.option("--revision", default=None, help="Hub revision for hf-hub: and zoo names.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
+def translate_command(
+    model: str,
+    inputs: tuple[Path, ...],
+    output: Path,
+    direction: str | None,
+    resize: bool,
+    pairs: bool,
+    each: Path | None,
+    revision: str | None,
+    device: str | None,
+) -> None:
+    """Translate the pictures INPUT... (files or folders) with MODEL into a grid of input | output (| target) rows."""
+    import torch
+
+    from ganzoo.loading import load
+    from ganzoo.sampling import save_grid
+
+    translator = load(model, revision=revision, device=_device(device))
+    if not hasattr(translator, "translate"):
+        raise click.ClickException(f"{model} is a {translator.task} model: it samples, it does not translate")
+    try:
+        role = translator.direction(direction)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--direction") from None
+    files = _files(inputs)
+    columns = 3 if pairs else 2
+    spec = translator.inputs[0]
+    size, in_channels, out_channels = spec.shape[1], spec.shape[0], translator.output_shape[0]
+    check_grid_size(len(files) * columns, (max(in_channels, out_channels), size, size))
+    in_mode, out_mode = ("L" if in_channels == 1 else "RGB"), ("L" if out_channels == 1 else "RGB")
+    sources = [_read(p, size, in_mode, resize, "left" if pairs else None) for p in files]
+    outputs = translator.translate(sources, direction=role, output="raw")  # (N, C_out, S, S) in [-1, 1]
+    shown = [_as_raw(sources, size), outputs.cpu()]
+    if pairs:
+        shown.append(_as_raw([_read(p, size, out_mode, resize, "right") for p in files], size))
+    channels = max(x.shape[1] for x in shown)  # a grey source beside a colour output is shown in colour
+    shown = [x.expand(-1, channels, -1, -1) for x in shown]
+    save_grid(torch.stack(shown, 1).flatten(0, 1), output, nrow=columns * max(1, min(4, len(files))))
+    if each is not None:
+        each.mkdir(parents=True, exist_ok=True)
+        from ganzoo.sampling import to_pil
+
+        for path, picture in zip(files, to_pil(outputs), strict=True):
+            picture.save(each / f"{path.stem}.png")
+    click.echo(f"wrote {output} ({len(files)} picture(s), {role})" + (f" and {len(files)} to {each}/" if each else ""))
