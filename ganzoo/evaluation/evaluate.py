@@ -152,7 +152,8 @@ def _subset(x: torch.Tensor, n: int | None, seed: int) -> tuple[torch.Tensor, st
     return x[torch.from_numpy(index)], f", a random {n} (seed {seed})"
 
 
-def _make_metrics(names: Sequence[str], options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def make_metrics(names: Sequence[str], options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Registered metrics by name, each built with its options (``{name: {option: value}}``)."""
     from ganzoo.host.manager import get_registry
 
     registry = get_registry()
@@ -238,7 +239,7 @@ def evaluate(
     names = list(metrics or (IMAGE_METRICS if is_image else POINT_METRICS))
     if not isinstance(n, int) or n < 2:
         raise EvaluationError(f"n must be an integer >= 2, got {n!r}")
-    made = _make_metrics(names, dict(metric_options or {}))
+    made = make_metrics(names, dict(metric_options or {}))
     needs = set().union(*(set(m.needs) for m in made.values()))
     splits = {s for m in made.values() for s in m.splits}
 

@@ -14,6 +14,7 @@ Outputs are quantised to uint8 exactly as real images are stored, so every metri
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,8 +23,12 @@ from typing import Any
 import torch
 
 from ganzoo.errors import EvaluationError
+from ganzoo.evaluation.cache import tensor_sha256
 from ganzoo.evaluation.protocol import Batch, EvalContext
 from ganzoo.version import __version__
+
+#: the last reference set's features in this process, by (content hash, extractor)
+_REFERENCE_FEATURES: dict[tuple[str, str], Any] = {}
 
 
 @dataclass
@@ -83,6 +88,64 @@ def translation_sets(
     return inputs, targets, reference, getattr(dataset, "description", str(data)), role
 
 
+def score_translations(
+    pairs: TranslationBatch,
+    reference: torch.Tensor,
+    made: dict[str, Any],
+    *,
+    dataset: str = "",
+    seed: int = 0,
+    inception_weights: str | os.PathLike | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Run the metric objects ``made`` (name -> metric) on translated images: pair metrics get ``pairs``,
+    distribution metrics the outputs as ``generated`` and ``reference`` (real images of the output domain).
+
+    ``evaluate_translation`` calls it on a model's outputs; benchmarks call it on a baseline's (e.g. the input
+    itself) to score them exactly alike."""
+    from ganzoo.evaluation.extractors import make_extractor
+
+    outputs = pairs.outputs
+    distribution = {name: m for name, m in made.items() if not getattr(m, "reads_pairs", False)}
+    batches: dict[str, Batch] = {}
+    if distribution:
+        extract = make_extractor(
+            None, is_image=True, weights=inception_weights, device=device, batch_size=50, progress=progress
+        )
+        described = extract.describe()
+        context = EvalContext(
+            dataset=dataset,
+            sample_shape=tuple(outputs.shape[1:]),
+            is_image=True,
+            seed=seed,
+            extractor=described,
+            counts={"generated": len(outputs), "reference": len(reference)},
+            feature_dim=described.get("dim"),
+        )
+        for metric in distribution.values():
+            metric.bind(context)
+        key = (tensor_sha256(reference), json.dumps(described, sort_keys=True, default=str))
+        if key not in _REFERENCE_FEATURES:  # the same real images scored against several models: extract once
+            _REFERENCE_FEATURES.clear()
+            _REFERENCE_FEATURES[key] = extract.features(reference, label="reference")
+        batches = {
+            "generated": Batch(outputs, features=extract.features(outputs, label="outputs")),
+            "reference": Batch(reference, features=_REFERENCE_FEATURES[key]),
+        }
+    results: dict[str, Any] = {}
+    for name, metric in made.items():
+        if name in distribution:
+            for split in metric.splits:
+                if split not in batches:
+                    raise EvaluationError(f"{name} reads the {split!r} set, which translation evaluation has not")
+                metric.update(batches[split], split)
+        else:
+            metric.update_pairs(pairs)
+        results[name] = metric.compute()
+    return results
+
+
 def evaluate_translation(
     model: Any,
     data: Any,
@@ -112,8 +175,7 @@ def evaluate_translation(
     Returns:
         ``{"metrics": {name: {...}}, "protocol": {...}}``.
     """
-    from ganzoo.evaluation.evaluate import _make_metrics
-    from ganzoo.evaluation.extractors import make_extractor
+    from ganzoo.evaluation.evaluate import make_metrics
     from ganzoo.models.translator import Translator
 
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -124,7 +186,7 @@ def evaluate_translation(
     if not isinstance(model, Translator):
         raise EvaluationError(f"{model.architecture!r} is not an image-to-image model; use ganzoo.evaluate")
     names = [metrics] if isinstance(metrics, str) else list(metrics)
-    made = _make_metrics(names, dict(metric_options or {}))
+    made = make_metrics(names, dict(metric_options or {}))
     inputs, targets, reference, description, role = translation_sets(
         model, data, direction=direction, n=n, seed=seed, data_options=data_options
     )
@@ -134,38 +196,16 @@ def evaluate_translation(
             for i in range(0, len(inputs), batch_size)
         ]
     )
-    pairs = TranslationBatch(inputs, outputs, targets)
-    distribution = {name: m for name, m in made.items() if not getattr(m, "reads_pairs", False)}
-    batches: dict[str, Batch] = {}
-    if distribution:
-        extract = make_extractor(
-            None, is_image=True, weights=inception_weights, device=device, batch_size=50, progress=progress
-        )
-        context = EvalContext(
-            dataset=str(data),
-            sample_shape=tuple(outputs.shape[1:]),
-            is_image=True,
-            seed=seed,
-            extractor=extract.describe(),
-            counts={"generated": len(outputs), "reference": len(reference)},
-            feature_dim=extract.describe().get("dim"),
-        )
-        for metric in distribution.values():
-            metric.bind(context)
-        batches = {
-            "generated": Batch(outputs, features=extract.features(outputs, label="outputs")),
-            "reference": Batch(reference, features=extract.features(reference, label="reference")),
-        }
-    results: dict[str, Any] = {}
-    for name, metric in made.items():
-        if name in distribution:
-            for split in metric.splits:
-                if split not in batches:
-                    raise EvaluationError(f"{name} reads the {split!r} set, which translation evaluation has not")
-                metric.update(batches[split], split)
-        else:
-            metric.update_pairs(pairs)
-        results[name] = metric.compute()
+    results = score_translations(
+        TranslationBatch(inputs, outputs, targets),
+        reference,
+        made,
+        dataset=str(data),
+        seed=seed,
+        inception_weights=inception_weights,
+        device=device,
+        progress=progress,
+    )
     protocol = {
         "ganzoo_version": __version__,
         "date": started.isoformat(timespec="seconds"),
