@@ -305,3 +305,40 @@ def test_cli_translate_pairs_folder_and_errors(tmp_path):
     ganzoo.save(ganzoo.create("dcgan", seed=0, z_dim=4, image_size=16, g_width=2, d_width=2), tmp_path / "g")
     result = runner.invoke(main, ["translate", str(tmp_path / "g"), str(pictures), "-o", str(out)])
     assert result.exit_code == 1 and "does not translate" in result.output
+
+
+# -- export and serving ---------------------------------------------------------------------------------------------
+
+
+def test_pix2pix_serves_grey_uploads_and_oip_requests(tmp_path):
+    """A grey -> colour pix2pix exported and served: a PNG upload (colour pictures are converted to the model's one
+    channel) comes back as the RGB translation; an OIP infer request gives the same pixels as OnnxTranslator."""
+    import io
+
+    from starlette.testclient import TestClient
+
+    from ganzoo.exporters.runtime import OnnxTranslator
+    from ganzoo.exporters.server import create_app
+
+    model = ganzoo.create("pix2pix", seed=0, **P2P_TINY)
+    path = ganzoo.export(model, tmp_path / "p2p.onnx")
+    runtime = OnnxTranslator(path)
+    app = create_app({"colorize": runtime}, max_batch_size=8, max_queue_delay=0.0)
+    picture = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    with TestClient(app) as client:
+        response = client.post("/v2/models/colorize/translate.png", content=buffer.getvalue())
+        assert response.status_code == 200, response.text
+        got = np.asarray(Image.open(io.BytesIO(response.content)))
+        grey = np.asarray(Image.fromarray(picture).convert("L"))[None, :, :, None]
+        assert got.shape == (32, 32, 3)
+        np.testing.assert_array_equal(got, runtime.translate(grey)[0])
+        x = np.random.default_rng(1).uniform(-1, 1, (2, 1, 32, 32)).astype(np.float32)
+        body = {"inputs": [{"name": "images", "shape": [2, 1, 32, 32], "datatype": "FP32", "data": x.ravel().tolist()}]}
+        out = client.post("/v2/models/colorize/infer", json=body).json()["outputs"][0]
+        assert out["shape"] == [2, 3, 32, 32]
+        want = model.translate(x, output="raw").numpy()
+        np.testing.assert_allclose(np.asarray(out["data"], np.float32).reshape(out["shape"]), want, atol=1e-5)
+        body["inputs"][0]["shape"] = [2, 3, 32, 32]
+        assert client.post("/v2/models/colorize/infer", json=body).status_code == 400
