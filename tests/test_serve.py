@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -41,10 +42,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(onnx_models):
-    """A real uvicorn server on 127.0.0.1 in a thread; a generous queue delay makes batching observable."""
-    app = create_app(onnx_models, max_batch_size=64, max_queue_delay=0.05, max_samples=100)
+@contextlib.contextmanager
+def running(app):
+    """``app`` served by a real uvicorn server on 127.0.0.1 in a thread; yields its ``host:port``."""
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -53,9 +53,19 @@ def server(onnx_models):
     while not uv.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
-    yield f"127.0.0.1:{port}", app
-    uv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(onnx_models):
+    """A real server over the module's models; a generous queue delay makes batching observable."""
+    app = create_app(onnx_models, max_batch_size=64, max_queue_delay=0.05, max_samples=100)
+    with running(app) as address:
+        yield address, app
 
 
 def _z(n: int, seed: int, z_dim: int = 8) -> np.ndarray:
@@ -294,16 +304,8 @@ def test_tritonclient_sends_labels_and_codes(tmp_path):
         "info": OnnxGenerator(export_onnx(ganzoo.create("infogan", seed=0, **small), tmp_path / "i.onnx").path),
     }
     app = create_app(models, max_batch_size=16, max_queue_delay=0.01, max_samples=100)
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        client = triton_http.InferenceServerClient(f"127.0.0.1:{port}")
+    with running(app) as address:
+        client = triton_http.InferenceServerClient(address)
         meta = client.get_model_metadata("cgan")
         assert [(i["name"], i["datatype"]) for i in meta["inputs"]] == [("z", "FP32"), ("labels", "INT64")]
         z, labels = _z(4, seed=3), np.array([0, 3, 9, 3], dtype=np.int64)
@@ -326,6 +328,38 @@ def test_tritonclient_sends_labels_and_codes(tmp_path):
             parts.append(part)
         got = client.infer("info", parts).as_numpy("images")
         np.testing.assert_array_equal(got, models["info"].run(z2, None, codes))
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+
+
+def test_tritonclient_translates_with_pix2pix_and_both_cyclegan_directions(tmp_path):
+    """Image tensors in, images_out back, from stock tritonclient: a grey -> colour pix2pix and each exported
+    CycleGAN direction; a tensor of the wrong channel count is a 4xx the client reports."""
+    from ganzoo.exporters.runtime import OnnxTranslator
+
+    p2p = ganzoo.create("pix2pix", seed=0, image_size=32, in_channels=1, channels=3, g_width=4, d_width=4, depth=5)
+    cycle = ganzoo.create(
+        "cyclegan", seed=0, image_size=16, channels=1, in_channels=1, g_width=4, d_width=4, blocks=1, d_layers=2
+    )
+    models = {
+        "colorize": OnnxTranslator(export_onnx(p2p, tmp_path / "p.onnx").path),
+        "a2b": OnnxTranslator(export_onnx(cycle, tmp_path / "a2b.onnx", direction="a2b").path),
+        "b2a": OnnxTranslator(export_onnx(cycle, tmp_path / "b2a.onnx", direction="b2a").path),
+    }
+    rng = np.random.default_rng(0)
+    with running(create_app(models, max_batch_size=8, max_queue_delay=0.0)) as address:
+        client = triton_http.InferenceServerClient(address)
+        cases = [
+            ("colorize", p2p, None, (3, 1, 32, 32)),
+            ("a2b", cycle, "a2b", (2, 1, 16, 16)),
+            ("b2a", cycle, "b2a", (2, 1, 16, 16)),
+        ]
+        for name, model, direction, shape in cases:
+            x = rng.uniform(-1, 1, shape).astype(np.float32)
+            part = triton_http.InferInput("images", list(shape), "FP32")
+            part.set_data_from_numpy(x)
+            got = client.infer(name, [part]).as_numpy("images_out")
+            want = model.translate(x, direction=direction, output="raw").numpy()
+            np.testing.assert_allclose(got, want, atol=1e-5)
+        part = triton_http.InferInput("images", [1, 3, 32, 32], "FP32")
+        part.set_data_from_numpy(np.zeros((1, 3, 32, 32), np.float32))
+        with pytest.raises(Exception, match=r"images"):
+            client.infer("colorize", [part])
