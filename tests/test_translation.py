@@ -342,3 +342,16 @@ def test_pix2pix_serves_grey_uploads_and_oip_requests(tmp_path):
         np.testing.assert_allclose(np.asarray(out["data"], np.float32).reshape(out["shape"]), want, atol=1e-5)
         body["inputs"][0]["shape"] = [2, 3, 32, 32]
         assert client.post("/v2/models/colorize/infer", json=body).status_code == 400
+
+
+def test_cli_trains_pix2pix_on_the_colourisation_task(celeba_file, tmp_path):
+    """The README's `ganzoo train pix2pix --data celeba-colorize:FILE` shape, on a tiny config, then translate."""
+    runner = CliRunner()
+    args = ["train", "pix2pix", "--data", f"celeba-colorize:{celeba_file}", "--steps", "2", "--batch-size", "2"]
+    args += ["--set", "image_size=32", "--set", "in_channels=1", "--set", "g_width=4", "--set", "d_width=4"]
+    args += ["--set", "depth=5", "--resize", "--lr-decay", "linear", "-o", str(tmp_path / "run"), "-q"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    model = ganzoo.load(tmp_path / "run")
+    assert isinstance(model, ganzoo.Translator) and model.training["method"] == "pix2pix"
+    assert model.translate(np.zeros((1, 32, 32, 1), np.uint8)).shape == (1, 3, 32, 32)
