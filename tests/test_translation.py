@@ -355,3 +355,26 @@ def test_cli_trains_pix2pix_on_the_colourisation_task(celeba_file, tmp_path):
     model = ganzoo.load(tmp_path / "run")
     assert isinstance(model, ganzoo.Translator) and model.training["method"] == "pix2pix"
     assert model.translate(np.zeros((1, 32, 32, 1), np.uint8)).shape == (1, 3, 32, 32)
+
+
+def test_cyclegan_adversarial_weight_matches_the_papers_mse():
+    """With least squares (Mao et al.'s 1/2 factor) G's adversarial terms are doubled to the paper's plain MSE
+    against lambda = 10; with other losses they are not; the option overrides both."""
+    seen = {}
+
+    def weight(loss, **options):
+        ganzoo.train(
+            "cyclegan",
+            _two_class_data(),
+            steps=1,
+            batch_size=2,
+            progress=False,
+            loss=loss,
+            method_options=options or None,
+            callbacks=[lambda s, m, st: seen.update(w=st.method.adversarial_weight)],
+            **{**CYCLE_TINY, "image_size": 32},
+        )
+        return seen["w"]
+
+    assert weight("least-squares") == 2.0 and weight("non-saturating") == 1.0
+    assert weight("least-squares", adversarial_weight=1.0) == 1.0
