@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--json", type=Path, default=None)
     evaluate.add_argument("--figure", type=Path, default=None)
     evaluate.add_argument("--per-class", type=int, default=1000, help="fakes per class for the class metrics")
-    evaluate.add_argument("--fid", type=int, default=2000, help="samples for FID/KID (0: skip them)")
+    evaluate.add_argument("--fid", type=int, default=2500, help="samples for FID/KID (>= 2048; 0: skip them)")
     evaluate.add_argument("--data", type=Path, default=FASHION)
     args = parser.parse_args(argv)
     if args.command == "train":

@@ -1,14 +1,16 @@
 """Image-to-image families measured: pix2pix colourisation on CelebA-64 (L1 + cGAN against L1 alone, same G and
 budget) and CycleGAN sandal <-> sneaker on Fashion-MNIST 32 px.
 
-    python benchmarks/translation.py train [--runs p2p-gan p2p-l1 cyclegan] [--p2p-steps 3000 --cycle-steps 4000]
+    python benchmarks/translation.py train [--runs p2p-gan p2p-l1 cyclegan] [--p2p-steps 6000 --cycle-steps 4000]
     python benchmarks/translation.py evaluate --json benchmarks/results/translation.json \\
         --figure docs/translation-grids.png
 
 ``train`` trains into ``runs/translation/<run>`` (resumes an interrupted run; keeps a finished one) and records
 images/second. ``evaluate`` scores, on held-out data:
 
-- pix2pix (CelebA's official test split, 988 faces): L1 / PSNR / SSIM against the true colours (torchmetrics),
+- pix2pix (CelebA's official test split, 988 faces; ``p2p-gan`` and ``p2p-l1`` predict chroma with the input
+  as luma, ``p2p-rgb-gan`` (``--runs p2p-rgb-gan``) predicts RGB, the plain pix2pix G): L1 / PSNR / SSIM
+  against the true colours (torchmetrics),
   KID of the outputs against the real test faces (ganzoo's Inception; FID needs >= 2,048 images, the split has
   988), for both runs and for two trivial
   baselines: the greyscale input itself, and the input tinted with the training faces' mean chroma (YCbCr);
@@ -54,10 +56,12 @@ def run_settings(run: str, args: argparse.Namespace) -> dict[str, Any]:
             batch_size=16,
             lr_decay="linear",
             lr_decay_start=steps // 2,  # the paper's constant-then-linear schedule
-            method_options={"adversarial": run == "p2p-gan"},
+            method_options={"adversarial": run != "p2p-l1"},
             image_size=64,
             in_channels=1,
             channels=3,
+            # G predicts chroma and keeps the input as luma (the paper's L -> ab); p2p-rgb-gan predicts RGB
+            chroma_only=run != "p2p-rgb-gan",
             g_width=args.width,
             d_width=args.width,
         )
@@ -151,7 +155,8 @@ def evaluate_pix2pix(report: dict[str, Any], grids: dict[str, torch.Tensor], arg
     grey, colour = test.fields["source"][: args.limit], test.fields["target"][: args.limit]
     # KID only: FID's 2048x2048 covariance needs >= 2048 images, and CelebA's test split here has 988 faces
     metrics = ["pixel-fidelity", "kid"]
-    options = {"pixel-fidelity": {"input_baseline": False}}
+    # KID's spread needs subsets smaller than the set: 100 random subsets of 500 of the 988
+    options = {"pixel-fidelity": {"input_baseline": False}, "kid": {"subset_size": 500}}
     pick = torch.arange(8) * (len(grey) // 8)  # the same 8 faces in every grid
     grids["input (grey)"] = grey[pick].expand(-1, 3, -1, -1)
     baselines = {
@@ -162,7 +167,7 @@ def evaluate_pix2pix(report: dict[str, Any], grids: dict[str, torch.Tensor], arg
         scores = score_translations(TranslationBatch(grey, outputs, colour), colour, make_metrics(metrics, options))
         report["pix2pix"][name] = {"metrics": scores}
         print(name, json.dumps(_brief(scores)), flush=True)
-    for run in ("p2p-gan", "p2p-l1"):
+    for run in ("p2p-gan", "p2p-l1", "p2p-rgb-gan"):
         folder = args.runs_dir / run
         if not (folder / "model.safetensors").is_file():
             continue
@@ -267,7 +272,7 @@ def figure(grids: dict[str, torch.Tensor], path: Path) -> None:
     from ganzoo.sampling import make_grid, to_uint8
 
     plt = _pyplot()
-    faces = [k for k in ("input (grey)", "p2p-l1", "p2p-gan", "target") if k in grids]
+    faces = [k for k in ("input (grey)", "p2p-rgb-gan", "p2p-l1", "p2p-gan", "target") if k in grids]
     shoes = [k for k in ("sandal", "-> sneaker", "-> back", "sneaker", "-> sandal") if k in grids]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), gridspec_kw={"width_ratios": [len(faces), len(shoes) * 0.5]})
     for ax, keys, title in ((axes[0], faces, "pix2pix colourisation (CelebA test)"), (axes[1], shoes, "CycleGAN")):
@@ -294,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train the runs (resumable)")
     train.add_argument("--runs", nargs="+", default=["p2p-gan", "p2p-l1", "cyclegan"])
-    train.add_argument("--p2p-steps", type=int, default=3000)
+    train.add_argument("--p2p-steps", type=int, default=6000)
     train.add_argument("--cycle-steps", type=int, default=4000)
     train.add_argument(
         "--width", type=int, default=24, help="pix2pix's G and D width (the paper's: 64; 24 keeps the fp16 bundle 8 MB)"

@@ -49,6 +49,7 @@ class Pix2PixConfig(ganzoo.TranslatorConfig):
     norm: str = "batch"
     dropout: float = 0.5
     test_dropout: bool = False  # keep dropout on at test time (the paper's inference; PyTorch only)
+    chroma_only: bool = False  # colourisation: G predicts chroma, the input is the output's luma (see below)
 
     def validate(self) -> None:
         super().validate()
@@ -64,6 +65,11 @@ class Pix2PixConfig(ganzoo.TranslatorConfig):
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.d_layers < 1 or self.image_size >> self.d_layers < 4:
             raise ConfigError(f"d_layers={self.d_layers} leaves no patches at {self.image_size} px")
+        if self.chroma_only and (self.in_channels, self.channels) != (1, 3):
+            raise ConfigError(
+                "chroma_only colourises: it needs in_channels=1 (the luma) and channels=3 (RGB out), got "
+                f"in_channels={self.in_channels}, channels={self.channels}"
+            )
 
     @property
     def unet_depth(self) -> int:
@@ -71,14 +77,27 @@ class Pix2PixConfig(ganzoo.TranslatorConfig):
         return self.depth or int(math.log2(self.image_size))
 
 
+def ycbcr_to_rgb(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """Luma (N, 1, S, S) in [0, 1] and chroma (N, 2, S, S) (Cb, Cr) in [-0.5, 0.5] -> RGB (N, 3, S, S) in [0, 1]
+    (ITU-R BT.601, the inverse of the luma ``celeba-colorize`` feeds in)."""
+    cb, cr = chroma[:, :1], chroma[:, 1:]
+    rgb = torch.cat([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], 1)
+    return rgb.clamp(0, 1)
+
+
 class Pix2PixGenerator(nn.Module):
-    """source (N, in_channels, S, S) in [-1, 1] -> output (N, channels, S, S) in [-1, 1]: the U-Net."""
+    """source (N, in_channels, S, S) in [-1, 1] -> output (N, channels, S, S) in [-1, 1]: the U-Net.
+
+    With ``chroma_only`` (colourisation) the U-Net predicts the two chroma channels and the output is the RGB
+    picture with the input as its luma: the paper colourises the same way, predicting Lab's ab from L (its
+    section 4.5 and ``colorization_dataset.py``), here in YCbCr so that the whole map, RGB out, stays one graph.
+    """
 
     def __init__(self, config: Pix2PixConfig) -> None:
         super().__init__()
-        self.net = UNet(
-            config.in_channels, config.channels, config.unet_depth, config.g_width, config.norm, config.dropout
-        )
+        out = 2 if config.chroma_only else config.channels
+        self.net = UNet(config.in_channels, out, config.unet_depth, config.g_width, config.norm, config.dropout)
+        self.chroma_only = config.chroma_only
         self.test_dropout = config.test_dropout
         self.apply(init_normal)
 
@@ -87,7 +106,11 @@ class Pix2PixGenerator(nn.Module):
             for m in self.modules():  # the paper's inference: dropout stays on, batch norm on running statistics
                 if isinstance(m, nn.Dropout):
                     m.train()
-        return self.net(source)
+        out = self.net(source)  # (N, channels or 2, S, S) in [-1, 1]
+        if not self.chroma_only:
+            return out
+        rgb = ycbcr_to_rgb((source + 1) / 2, out / 2)  # chroma in [-0.5, 0.5], luma from the input
+        return rgb * 2 - 1
 
 
 class Pix2PixDiscriminator(nn.Module):

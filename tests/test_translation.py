@@ -378,3 +378,20 @@ def test_cyclegan_adversarial_weight_matches_the_papers_mse():
 
     assert weight("least-squares") == 2.0 and weight("non-saturating") == 1.0
     assert weight("least-squares", adversarial_weight=1.0) == 1.0
+
+
+def test_chroma_only_keeps_the_input_as_luma_and_exports(tmp_path):
+    """chroma_only: the output's BT.601 luma is the input wherever no channel clips; it exports with parity."""
+    model = ganzoo.create("pix2pix", seed=0, **P2P_TINY, chroma_only=True)
+    x = torch.rand(3, 1, 32, 32) * 1.2 - 0.6  # mid-grey inputs: little clipping
+    rgb = model.translate(x, output="tensor")  # [0, 1]
+    luma = 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
+    inside = ((rgb > 0) & (rgb < 1)).all(1)
+    assert inside.float().mean() > 0.5
+    torch.testing.assert_close(luma[inside], ((x[:, 0] + 1) / 2)[inside], atol=1e-5, rtol=0)
+    from ganzoo.exporters.onnx import export_onnx
+
+    report = export_onnx(model, tmp_path / "chroma.onnx")
+    assert max(report.parity.values()) <= 1e-4
+    with pytest.raises(ConfigError, match="chroma_only colourises"):
+        ganzoo.create("pix2pix", **{**P2P_TINY, "in_channels": 3}, chroma_only=True)
