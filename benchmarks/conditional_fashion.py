@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--figure", type=Path, default=None)
     evaluate.add_argument("--per-class", type=int, default=1000, help="fakes per class for the class metrics")
     evaluate.add_argument("--fid", type=int, default=2500, help="samples for FID/KID (>= 2048; 0: skip them)")
+    evaluate.add_argument(
+        "--fid-runs", nargs="+", default=None, help="FID/KID for these runs only (e.g. acgan-s0 cgan-s0; default all)"
+    )
     evaluate.add_argument("--data", type=Path, default=FASHION)
     args = parser.parse_args(argv)
     if args.command == "train":

@@ -109,7 +109,7 @@ def evaluate_runs(args: Any) -> dict[str, Any]:
                 .reshape(80, *model.output_shape)
             )
         entry["metrics"] = result.get("metrics", result)
-        if args.fid:
+        if args.fid and (not args.fid_runs or folder.name in args.fid_runs):
             # FID/KID with the 2015 Inception network: class-balanced fakes against as many random training images
             # (both 32 px grey, upsampled to 299 and repeated to RGB by the extractor); cached reference features
             fid = ganzoo.evaluate(model, data, ["fid", "kid"], n=args.fid, resize=True, progress=False)

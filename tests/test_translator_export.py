@@ -272,6 +272,25 @@ def test_triton_config_from_the_input_spec(toys, tmp_path):
     assert export_triton(toys["cycle"], tmp_path / "cycles", direction="g_ba").name == "toy-cycle-g_ba"
 
 
+def test_triton_config_lists_infogan_codes(tmp_path):
+    """InfoGAN's codes are Triton inputs: the categorical code one INT64 per sample (dims [1] reshaped to a
+    scalar), the continuous codes FP32 [continuous]."""
+    from google.protobuf import text_format
+
+    from .test_export import _model_config_pb2
+
+    pb2 = _model_config_pb2()
+    info = ganzoo.create("infogan", seed=0, z_dim=8, image_size=16, g_width=4, d_width=4, continuous=3)
+    folder = export_triton(info, tmp_path / "repo")
+    config = text_format.Parse((folder / "config.pbtxt").read_text(), pb2.ModelConfig())
+    assert [(i.name, i.data_type, list(i.dims)) for i in config.input] == [
+        ("z", pb2.TYPE_FP32, [8]),
+        ("code", pb2.TYPE_INT64, [1]),
+        ("continuous", pb2.TYPE_FP32, [3]),
+    ]
+    assert list(config.input[1].reshape.shape) == []
+
+
 # -- serving ---------------------------------------------------------------------------------------------------
 
 
