@@ -48,7 +48,9 @@ def _colorize_info(entry: dict[str, Any], baselines: dict[str, Any], command: st
         model_name=COLORIZE,
         description=(
             "A pix2pix colouriser (Isola et al. 2017): greyscale 64×64 faces in, colour faces out. U-Net generator "
-            "(width 24, 6 levels), 70×70 PatchGAN, λ_L1 = 100, trained with ganzoo on CelebA's training split. "
+            "(width 24, 6 levels) that predicts the two YCbCr chroma channels while the grey input stays the "
+            "output's luma (`chroma_only`, the paper's L → ab colourisation), 70×70 PatchGAN, λ_L1 = 100, 6,000 "
+            "steps of batch 16 with ganzoo on CelebA's training split. "
             'A built-in zoo model: `ganzoo.load("pix2pix-celeba-colorize").translate(grey)` works offline and '
             "checks its sha256. Inference runs in eval mode (batch-norm running statistics, no dropout): "
             "deterministic and exportable; the paper's test-time dropout is `test_dropout=True`."

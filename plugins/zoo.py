@@ -2,7 +2,8 @@
 
 Each entry pins a Hub repo at a revision and the sha256 of its ``model.safetensors``. ``dcgan-celeba`` also ships
 inside the package (``plugins/zoo/dcgan-celeba/``: config.json + fp16 safetensors, a few MB), and so does
-``cgan-fashion`` (0.8 MB), so their first use needs no network; the hash is checked on that path too. How each
+``cgan-fashion`` (0.8 MB), ``pix2pix-celeba-colorize`` (8.2 MB) and ``cyclegan-fashion-sandal2sneaker`` (2.0 MB), so
+their first use needs no network; the hash is checked on that path too. How each
 model was trained: ``model_cards/<name>.md``.
 """
 
@@ -55,4 +56,34 @@ def register_pretrained(register: Callable[..., None]) -> None:
         # benchmarks/results/conditional_fashion.json: 1,000 samples per class, ganzoo's Fashion-MNIST classifier
         metrics={"conditional-accuracy": 0.9723, "classification-accuracy-score": 0.7748, "class-diversity": 0.9991},
         bundled=bundled_folder("cgan-fashion"),
+    )
+    register(
+        "pix2pix-celeba-colorize",
+        architecture="pix2pix",
+        repo_id="ganzoo/pix2pix-celeba-colorize",
+        revision="v1",
+        sha256="8a0a8a9ef72a5fd6717e274151dcd993244ee770d622a6c3498dd2e256bbdf9a",
+        card=card_path("pix2pix-celeba-colorize"),
+        description="greyscale -> colour faces, 64x64, pix2pix with chroma output (CelebA; non-commercial research)",
+        dataset="CelebA-64 (train split)",
+        resolution=64,
+        task="image-to-image",
+        # benchmarks/results/translation.json: CelebA's test split (988 faces)
+        metrics={"psnr": 25.30, "ssim": 0.932, "kid": 0.0041},
+        bundled=bundled_folder("pix2pix-celeba-colorize"),
+    )
+    register(
+        "cyclegan-fashion-sandal2sneaker",
+        architecture="cyclegan",
+        repo_id="ganzoo/cyclegan-fashion-sandal2sneaker",
+        revision="v1",
+        sha256="4e784c24a289e9f14ee4361e4908c3e90190ead6e64403ee41a05e9cb5816aeb",
+        card=card_path("cyclegan-fashion-sandal2sneaker"),
+        description="Fashion-MNIST sandals <-> sneakers, 32x32 greyscale, both directions (CycleGAN)",
+        dataset="Fashion-MNIST sandals / sneakers",
+        resolution=32,
+        task="image-to-image",
+        # benchmarks/results/translation.json: the classifier on the 1,000 test pictures of each class
+        metrics={"sandal-to-sneaker": 0.958, "sneaker-to-sandal": 0.986, "cycle-l1": 0.037},
+        bundled=bundled_folder("cyclegan-fashion-sandal2sneaker"),
     )
