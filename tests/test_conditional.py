@@ -121,8 +121,10 @@ def test_cli_grid_by_class_and_labels(tmp_path):
     rows = [grid[2 + k * 18 : 2 + k * 18 + 16] for k in range(10)]
     assert not all(np.array_equal(rows[0], r) for r in rows[1:])  # rows differ by class
     result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "--label", "3", "-o", str(out)])
+    assert result.exit_code == 2 and "exists; pass --overwrite" in result.output  # never clobbered silently
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "--label", "3", "-o", str(out), "--overwrite"])
     assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "-o", str(out)])
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g"), "-o", str(out), "--overwrite"])
     assert result.exit_code == 2 and "--grid-by-class" in result.output
 
 
@@ -183,7 +185,7 @@ def test_cli_traverse_draws_a_code_walk(tmp_path):
     g = ganzoo.create("infogan", seed=0, **TINY)
     ganzoo.save(g, tmp_path / "g")
     out = tmp_path / "walk.png"
-    args = ["sample", str(tmp_path / "g"), "-n", "3", "-o", str(out), "--seed", "2"]
+    args = ["sample", str(tmp_path / "g"), "-n", "3", "-o", str(out), "--seed", "2", "--overwrite"]
     result = CliRunner().invoke(main, [*args, "--traverse", "code"])
     assert result.exit_code == 0, result.output
     assert Image.open(out).size == (10 * 16 + 11 * 2, 3 * 16 + 4 * 2)

@@ -298,12 +298,19 @@ def test_cli_translate_pairs_folder_and_errors(tmp_path):
     assert result.exit_code == 0, result.output
     assert Image.open(out).size == (9 * 32 + 10 * 2, 32 + 2 * 2)  # one row: 3 x (source | output | target)
     assert sorted(p.name for p in (tmp_path / "each").iterdir()) == ["0.png", "1.png", "2.png"]
+    again = ["translate", str(tmp_path / "m"), str(pictures), "-o", str(tmp_path / "z.png"), "--pairs"]
+    result = runner.invoke(main, [*again, "--each", str(tmp_path / "each")])
+    assert result.exit_code == 2 and "--each" in result.output and "0.png exists" in result.output
     result = runner.invoke(main, ["translate", str(tmp_path / "m"), str(pictures), "-o", str(out)])
+    assert result.exit_code == 2 and "exists; pass --overwrite" in result.output
+    result = runner.invoke(main, ["translate", str(tmp_path / "m"), str(pictures), "-o", str(out), "--overwrite"])
     assert result.exit_code == 1 and "Pass --resize" in result.output
-    result = runner.invoke(main, ["translate", str(tmp_path / "m"), str(tmp_path / "missing"), "-o", str(out)])
+    result = runner.invoke(
+        main, ["translate", str(tmp_path / "m"), str(tmp_path / "missing"), "-o", str(tmp_path / "y.png")]
+    )
     assert result.exit_code == 2 and "no such file or folder" in result.output
     ganzoo.save(ganzoo.create("dcgan", seed=0, z_dim=4, image_size=16, g_width=2, d_width=2), tmp_path / "g")
-    result = runner.invoke(main, ["translate", str(tmp_path / "g"), str(pictures), "-o", str(out)])
+    result = runner.invoke(main, ["translate", str(tmp_path / "g"), str(pictures), "-o", str(tmp_path / "x.png")])
     assert result.exit_code == 1 and "does not translate" in result.output
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import click
@@ -41,6 +42,12 @@ def _device(device: str | None) -> str | None:
     from ganzoo.devices import resolve_device
 
     return str(resolve_device(device))
+
+
+def check_output_free(path: Path, overwrite: bool, option: str = "-o") -> None:
+    """Refuse to replace an existing file at ``path`` unless ``overwrite`` (``--overwrite``) is set."""
+    if path.exists() and not overwrite:
+        raise click.BadParameter(f"{path} exists; pass --overwrite to replace it", param_hint=option)
 
 
 def check_grid_size(n: int, sample_shape: tuple[int, ...], option: str = "-n") -> None:

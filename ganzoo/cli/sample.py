@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.base import _device, check_grid_size, main
+from ganzoo.cli.base import _device, check_grid_size, check_output_free, main
 
 
 @main.command("sample")
@@ -49,6 +49,7 @@ from ganzoo.cli.base import _device, check_grid_size, main
     "code from its minimum to its maximum in --traverse-steps; one row for each of -n samples.",
 )
 @click.option("--traverse-steps", default=10, show_default=True, type=int, help="Values of a continuous code.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--revision", default=None, help="Hub revision (branch, tag or commit) for hf-hub: and zoo names.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
 def sample_command(
@@ -62,6 +63,7 @@ def sample_command(
     grid_by_class: bool,
     traverse: str | None,
     traverse_steps: int,
+    overwrite: bool,
     revision: str | None,
     device: str | None,
 ) -> None:
@@ -69,6 +71,7 @@ def sample_command(
     from ganzoo.loading import load
     from ganzoo.sampling import save_grid
 
+    check_output_free(output, overwrite)
     generator = load(model, revision=revision, device=_device(device))
     if not hasattr(generator, "sample"):
         raise click.ClickException(f"{model} is a {generator.task} model: it translates images, it does not sample")

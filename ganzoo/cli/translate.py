@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.base import _device, check_grid_size, main
+from ganzoo.cli.base import _device, check_grid_size, check_output_free, main
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 
@@ -81,6 +81,7 @@ def _as_raw(pictures: list, size: int):
     default=None,
     help="Also write every translated picture to this folder, named after its input.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--revision", default=None, help="Hub revision for hf-hub: and zoo names.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cpu).")
 def translate_command(
@@ -91,6 +92,7 @@ def translate_command(
     resize: bool,
     pairs: bool,
     each: Path | None,
+    overwrite: bool,
     revision: str | None,
     device: str | None,
 ) -> None:
@@ -100,6 +102,7 @@ def translate_command(
     from ganzoo.loading import load
     from ganzoo.sampling import save_grid
 
+    check_output_free(output, overwrite)
     translator = load(model, revision=revision, device=_device(device))
     if not hasattr(translator, "translate"):
         raise click.ClickException(f"{model} is a {translator.task} model: it samples, it does not translate")
@@ -108,6 +111,9 @@ def translate_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--direction") from None
     files = _files(inputs)
+    if each is not None:
+        for path in files:
+            check_output_free(each / f"{path.stem}.png", overwrite, "--each")
     columns = 3 if pairs else 2
     spec = translator.inputs[0]
     size, in_channels, out_channels = spec.shape[1], spec.shape[0], translator.output_shape[0]
