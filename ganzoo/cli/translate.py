@@ -29,8 +29,8 @@ def _files(inputs: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def _read(path: Path, size: int, mode: str, resize: bool, half: str | None):
-    """One picture as a PIL image of ``size`` in ``mode``; ``half`` takes the left or right of an A|B pair."""
+def _open(path: Path):
+    """One picture file, decoded (a PIL image)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -38,6 +38,14 @@ def _read(path: Path, size: int, mode: str, resize: bool, half: str | None):
             picture.load()
     except (OSError, UnidentifiedImageError) as exc:
         raise click.ClickException(f"cannot read {path} as a picture: {exc}") from exc
+    return picture
+
+
+def _fit(picture, path: Path, size: int, mode: str, resize: bool, half: str | None):
+    """``picture`` (from ``path``) as ``size`` x ``size`` in ``mode``; ``half`` takes the left or right of an A|B
+    pair."""
+    from PIL import Image
+
     if half is not None:
         w, h = picture.size
         picture = picture.crop((0, 0, w // 2, h) if half == "left" else (w // 2, 0, w, h))
@@ -119,11 +127,15 @@ def translate_command(
     size, in_channels, out_channels = spec.shape[1], spec.shape[0], translator.output_shape[0]
     check_grid_size(len(files) * columns, (max(in_channels, out_channels), size, size))
     in_mode, out_mode = ("L" if in_channels == 1 else "RGB"), ("L" if out_channels == 1 else "RGB")
-    sources = [_read(p, size, in_mode, resize, "left" if pairs else None) for p in files]
+    pictures = [_open(p) for p in files]  # decoded once: a pair's target is the other half of the same picture
+    sources = [
+        _fit(pic, p, size, in_mode, resize, "left" if pairs else None) for pic, p in zip(pictures, files, strict=True)
+    ]
     outputs = translator.translate(sources, direction=role, output="raw")  # (N, C_out, S, S) in [-1, 1]
     shown = [_as_raw(sources, size), outputs.cpu()]
     if pairs:
-        shown.append(_as_raw([_read(p, size, out_mode, resize, "right") for p in files], size))
+        targets = [_fit(pic, p, size, out_mode, resize, "right") for pic, p in zip(pictures, files, strict=True)]
+        shown.append(_as_raw(targets, size))
     channels = max(x.shape[1] for x in shown)  # a grey source beside a colour output is shown in colour
     shown = [x.expand(-1, channels, -1, -1) for x in shown]
     save_grid(torch.stack(shown, 1).flatten(0, 1), output, nrow=columns * max(1, min(4, len(files))))
