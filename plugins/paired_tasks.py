@@ -22,6 +22,7 @@ import ganzoo
 from ganzoo.data import InMemoryData
 from ganzoo.errors import DataError
 from ganzoo.plugins.datasets import FASHION_MNIST_CLASSES, _fit_images, fashion_mnist, nhwc_images, open_npz
+from ganzoo.plugins.image_pairs import _nchw
 
 #: CelebA's official partition (list_eval_partition.txt): the last train and validation file numbers
 CELEBA_LAST_TRAIN, CELEBA_LAST_VAL = 162_770, 182_637
@@ -73,15 +74,13 @@ def sobel_edges(images: np.ndarray) -> np.ndarray:
     return (255 - magnitude.clamp(0, 255)).round().to(torch.uint8).numpy()[..., None]
 
 
-def _nchw(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-
-
 def _celeba_pairs(path, split, make_source, task, image_size, channels, resize) -> InMemoryData:
     faces = celeba_split(path, split)
     source_name = f"{Path(path).name}[{split}]"
-    target = _fit_images(faces, image_size, channels, resize, source_name)
-    source = make_source(_fit_images(faces, image_size, 3, resize, source_name))
+    colour = _fit_images(faces, image_size, 3, resize, source_name)  # the source is made from the colour faces
+    # a colour target is that same array (resized once); another channel count is fitted on its own
+    target = colour if channels in (None, 3) else _fit_images(faces, image_size, channels, resize, source_name)
+    source = make_source(colour)
     return InMemoryData(
         {"source": _nchw(source), "target": _nchw(target)},
         description=f"CelebA {task} ({split}, {len(target)} pairs)",
