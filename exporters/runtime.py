@@ -360,7 +360,8 @@ class OnnxTranslator(OnnxModel):
 
     def _setup(self) -> None:
         specs = [s for s in self.input_specs if s.kind == "image"]
-        if len(specs) != 1 or len(self.input_specs) != 1 or len(specs[0].shape) != 3:
+        masks = [s for s in self.input_specs if s.kind == "mask"]
+        if len(specs) != 1 or len(self.input_specs) != 1 + len(masks) or len(masks) > 1 or len(specs[0].shape) != 3:
             hint = " (a generator: open it with OnnxGenerator, or open_model())" if "z" in self.inputs else ""
             raise ModelFileError(
                 f"{self.path} is not an image-to-image model: it takes {list(self.inputs)}, not one "
@@ -371,6 +372,12 @@ class OnnxTranslator(OnnxModel):
         self.input_name: str = self.input_spec.name
         #: the network that was exported (``generator``, or a direction such as ``g_ab``)
         self.direction: str = self.metadata.get("ganzoo.role", "generator")
+        #: an inpainting model's ``mask`` input spec (float32 (1, H, W), 1 where pixels are missing), else None
+        self.mask_spec: InputSpec | None = masks[0] if masks else None
+        try:
+            self.config: dict[str, Any] = json.loads(self.metadata.get("ganzoo.config", "{}"))
+        except json.JSONDecodeError:
+            self.config = {}
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -414,14 +421,80 @@ class OnnxTranslator(OnnxModel):
             raise ValueError("no images to translate: the batch is empty")
         return np.ascontiguousarray(x)
 
-    def run(self, images: np.ndarray) -> np.ndarray:
-        """One ONNX Runtime call on float32 ``(N, C, H, W)`` images; returns the graph's output as is."""
-        return self.run_feeds({self.input_name: np.ascontiguousarray(images, dtype=np.float32)})
+    def as_mask(self, mask: Any, n: int) -> np.ndarray:
+        """Masks for ``n`` images as float32 ``(n, 1, H, W)`` of 0/1 (1 or white where pixels are missing): arrays
+        ``(N, 1, H, W)``, ``(N, H, W)`` or one ``(H, W)`` for all, uint8 (>= 128 is hole), or PIL pictures. None
+        gives the centre hole a centre-trained model learnt (``ganzoo.config``'s ``hole_size``)."""
+        assert self.mask_spec is not None
+        size = int(self.mask_spec.shape[-1])
+        if mask is None:
+            if self.config.get("hole") != "center":
+                raise ValueError(f"{self.architecture!r} fills holes anywhere: pass mask= ((N, 1, {size}, {size}))")
+            hole = int(self.config.get("hole_size", size // 2))
+            array = np.zeros((n, 1, size, size), np.float32)
+            start = (size - hole) // 2
+            array[:, :, start : start + hole, start : start + hole] = 1
+            return array
+        pictures = _pil_to_array(mask, 1)
+        array = np.asarray(pictures)
+        array = array >= 128 if array.dtype == np.uint8 else array.astype(np.float32) > 0.5
+        if array.ndim == 4 and array.shape[-1] == 1 and array.shape[1] != 1:  # PIL pictures: (N, H, W, 1)
+            array = array[..., 0]
+        if array.ndim == 2:
+            array = np.broadcast_to(array, (n, size, size)) if array.shape == (size, size) else array[None]
+        if array.ndim == 3:
+            array = array[:, None]
+        if array.ndim != 4 or array.shape[1:] != (1, size, size) or array.shape[0] not in (1, n):
+            raise ValueError(
+                f"masks must be (N, 1, {size}, {size}) or one ({size}, {size}) mask for {n} image(s), 1 where "
+                f"pixels are missing; got shape {np.shape(mask)}"
+            )
+        return np.ascontiguousarray(np.broadcast_to(array, (n, 1, size, size)), dtype=np.float32)
+
+    def hole_mask(self, hole: str | None, n: int) -> np.ndarray:
+        """An inpainting model's masks from a hole description: None or ``center`` (the trained centre hole, else
+        half the side), ``center:K`` or ``X,Y,W,H`` in pixels -> float32 ``(n, 1, H, W)``."""
+        assert self.mask_spec is not None
+        size = int(self.mask_spec.shape[-1])
+        text = (hole or "center").strip().lower().replace(" ", "")
+        if text in ("center", "centre"):
+            side = int(self.config.get("hole_size", size // 2)) if self.config.get("hole") == "center" else size // 2
+            box = ((size - side) // 2, (size - side) // 2, side, side)
+        elif text.startswith(("center:", "centre:")) and text.split(":", 1)[1].isdigit():
+            side = int(text.split(":", 1)[1])
+            box = ((size - side) // 2, (size - side) // 2, side, side)
+        else:
+            parts = text.split(",")
+            if len(parts) != 4 or not all(p.isdigit() for p in parts):
+                raise ValueError(f"hole {hole!r}: use 'center', 'center:K' or 'X,Y,W,H' (pixels)")
+            box = tuple(int(p) for p in parts)  # type: ignore[assignment]
+        x, y, w, h = box
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > size or y + h > size:
+            raise ValueError(f"hole {box} (x, y, width, height) must lie inside the {size}x{size} image")
+        mask = np.zeros((n, 1, size, size), np.float32)
+        mask[:, :, y : y + h, x : x + w] = 1
+        return mask
+
+    def run(self, images: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """One ONNX Runtime call on float32 ``(N, C, H, W)`` images (and an inpainting model's masks); returns
+        the graph's output as is."""
+        feeds = {self.input_name: np.ascontiguousarray(images, dtype=np.float32)}
+        if self.mask_spec is not None:
+            if mask is None:
+                raise ValueError(f"{self.architecture!r} needs a mask input (1 where pixels are missing)")
+            feeds[self.mask_spec.name] = np.ascontiguousarray(mask, dtype=np.float32)
+        return self.run_feeds(feeds)
 
     def translate(
-        self, images: Any, *, output: Literal["numpy", "raw", "pil"] = "numpy", batch_size: int = 64
+        self,
+        images: Any,
+        *,
+        mask: Any = None,
+        output: Literal["numpy", "raw", "pil"] = "numpy",
+        batch_size: int = 64,
     ) -> np.ndarray | list:
-        """Translate ``images`` (see ``as_input`` for the forms accepted).
+        """Translate ``images`` (see ``as_input`` for the forms accepted); ``mask`` for inpainting models (see
+        ``as_mask``; default the centre hole of a centre-trained model).
 
         ``output``: ``"numpy"`` uint8 NHWC images (as ``Translator.translate(..., output="numpy")``), ``"raw"`` the
         graph's own output (float32 NCHW in [-1, 1] unless exported with ``--uint8``), ``"pil"`` PIL images.
@@ -431,7 +504,15 @@ class OnnxTranslator(OnnxModel):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         x = self.as_input(images)
-        raw = np.concatenate([self.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        if self.mask_spec is None and mask is not None:
+            raise ValueError(f"{self.architecture!r} takes no mask: it is not an inpainting model")
+        m = self.as_mask(mask, len(x)) if self.mask_spec is not None else None
+        raw = np.concatenate(
+            [
+                self.run(x[i : i + batch_size], None if m is None else m[i : i + batch_size])
+                for i in range(0, len(x), batch_size)
+            ]
+        )
         return self._formatted(raw, output)
 
 

@@ -15,7 +15,9 @@ Routes (``{name}`` is a served model; ``/versions/1`` may be inserted after it, 
 - ``GET /sample/{name}.png?n=16&seed=0``: a PNG grid of a generator's samples, for people with a browser;
 - ``POST /v2/models/{name}/translate.png[?resize=true]``: a translator's PNG upload for people. The request body
   is the image file itself (PNG or JPEG bytes, not a multipart form: ``curl --data-binary @in.png``); the answer is
-  the translated image as a PNG. An image of another size than the model's is refused unless ``resize=true``;
+  the translated image as a PNG. An image of another size than the model's is refused unless ``resize=true``.
+  Inpainting models take the hole as ``?hole=center`` or ``?hole=X,Y,W,H`` (default: the centre hole); over the
+  protocol they take a ``mask`` tensor (FP32 ``[n, 1, H, W]``, 1 where pixels are missing);
 - ``GET /`` links them all (with an upload button for translators).
 
 Requests from all clients go through one ``DynamicBatcher`` per model: they are concatenated into one ONNX Runtime
@@ -410,8 +412,10 @@ def create_app(
     async def translate_tensors(model: ServedModel, tensors: dict[str, np.ndarray]) -> np.ndarray:
         t = model.model
         assert isinstance(t, OnnxTranslator)
-        if set(tensors) != {t.input_name}:
-            raise InferenceError(f"model {model.name!r} takes inputs {[t.input_name]}; got {sorted(tensors)}")
+        names = {t.input_name} | ({t.mask_spec.name} if t.mask_spec is not None else set())
+        optional = {t.mask_spec.name} if t.mask_spec is not None and t.config.get("hole") == "center" else set()
+        if not names - optional <= set(tensors) <= names:
+            raise InferenceError(f"model {model.name!r} takes inputs {sorted(names)}; got {sorted(tensors)}")
         images = tensors[t.input_name]
         c, h, w = t.input_shape
         forms = f"FP32 [n, {c}, {h}, {w}] in [-1, 1] or UINT8 [n, {h}, {w}, {c}]"
@@ -425,7 +429,19 @@ def create_app(
             x = t.as_input(images)
         except ValueError as exc:
             raise InferenceError(f"input {t.input_name!r}: {exc}") from exc
-        return await model.batcher.infer({t.input_name: x})
+        feeds = {t.input_name: x}
+        if t.mask_spec is not None:  # inpainting: FP32 [n, 1, H, W] of 0/1 (or UINT8 0/255); default the centre hole
+            mask = tensors.get(t.mask_spec.name)
+            if mask is not None and (mask.ndim != 4 or mask.shape[:2] != (len(x), 1)):
+                raise InferenceError(
+                    f"input {t.mask_spec.name!r} must be FP32 [n, 1, H, W] (1 where pixels are missing), got "
+                    f"{datatype(mask)} {list(mask.shape)}"
+                )
+            try:
+                feeds[t.mask_spec.name] = t.as_mask(mask, len(x))
+            except ValueError as exc:
+                raise InferenceError(f"input {t.mask_spec.name!r}: {exc}") from exc
+        return await model.batcher.infer(feeds)
 
     async def sample_png(request: Request) -> Response:
         from PIL import Image
@@ -478,7 +494,13 @@ def create_app(
         resize = request.query_params.get("resize", "").lower() in ("1", "true", "yes")
         array = await run_in_threadpool(decode_image, body, (w, h), c, resize, max_image_pixels)
         x = t.as_input(array)
-        out = await model.batcher.infer({t.input_name: x})
+        feeds = {t.input_name: x}
+        if t.mask_spec is not None:  # inpainting: ?hole=center or ?hole=X,Y,W,H (pixels); default the centre
+            try:
+                feeds[t.mask_spec.name] = t.hole_mask(request.query_params.get("hole"), len(x))
+            except ValueError as exc:
+                raise InferenceError(f"hole: {exc}") from exc
+        out = await model.batcher.infer(feeds)
         images = out if t.uint8_output else to_uint8_nhwc(out)
         return Response(await run_in_threadpool(encode_png, images[0]), media_type="image/png")
 

@@ -122,6 +122,15 @@ class TranslatorConfig(ImageConfig):
         shape = (self.in_channels, self.image_size, self.image_size)
         return (InputSpec("images", "float32", shape, "image", value_range=(-1.0, 1.0)),)
 
+    #: whether ``degrade`` makes this model's inputs from clean images (super-resolution, inpainting)
+    restores: ClassVar[bool] = False
+
+    def degrade(self, images: Any, generator: Any = None) -> dict[str, Any]:
+        """Clean images (N, C, S, S) in [-1, 1] -> this model's inputs by name, made the way its training made
+        them (a restoration family: down-scaled pictures, or pictures and hole masks); ``generator`` (a
+        ``torch.Generator``) seeds any randomness. Families that translate real pairs have no such recipe."""
+        raise NotImplementedError(f"{type(self).__name__} has no degradation: it translates given pairs")
+
     def validate(self) -> None:
         super().validate()
         if not isinstance(self.in_channels, int) or self.in_channels <= 0:

@@ -101,22 +101,30 @@ def _check_translator(name: str, batch_size: int, config: dict[str, Any]) -> Non
     model = create(name, seed=0, **config)
     spec, out_shape = model.inputs[0], tuple(model.output_shape)
     images = torch.rand(batch_size, *spec.shape) * 2 - 1
+    extra = []  # an inpainting model's mask: a centre hole of half the side
+    for other in model.inputs[1:]:
+        if other.kind != "mask":
+            raise AssertionError(f"{name}: a translator's extra input {other.name!r} is not a mask")
+        from ganzoo.masks import center_mask
+
+        extra.append(center_mask(batch_size, other.shape[-1], other.shape[-1] // 2))
     for role, module in model.modules.items():
         module.train()
-        out = module(images)
+        out = module(images, *extra)
         assert tuple(out.shape) == (batch_size, *out_shape), f"{name}: {role} output {tuple(out.shape)}"
         assert torch.isfinite(out).all() and out.min() >= -1 and out.max() <= 1, f"{name}: {role} leaves [-1, 1]"
         out.mean().backward()
         for param_name, p in module.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), f"{name}: {role}.{param_name} gets no gradient"
     model.eval()
-    first = {role: model.translate(images, direction=role, output="raw") for role in model.roles}
+    mask = {"mask": extra[0]} if extra else {}
+    first = {role: model.translate(images, direction=role, output="raw", **mask) for role in model.roles}
     with tempfile.TemporaryDirectory() as folder:
         save(model, folder)
         loaded = load_folder(folder)
     assert loaded.roles == model.roles and loaded.config == model.config, f"{name}: roles or config changed"
     for role in model.roles:
-        again = loaded.translate(images, direction=role, output="raw")
+        again = loaded.translate(images, direction=role, output="raw", **mask)
         assert torch.equal(first[role], again), f"{name}: {role} translates differently after save/load"
 
 

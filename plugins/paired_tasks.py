@@ -1,5 +1,6 @@
 """Built-in image-to-image tasks made from the shared data sets on load: nothing extra to download or store.
 
+- ``celeba:FILE``: the faces of one split, ``{"image"}`` (super-resolution and inpainting degrade them on the fly);
 - ``celeba-colorize:FILE``: greyscale face -> colour face (pix2pix), ``{"source": 1 channel, "target": RGB}``;
 - ``celeba-edges:FILE``: Sobel edge map -> face (pix2pix's edges2* tasks, with Sobel instead of HED edges);
 - ``fashion-mnist-unpaired:FILE``: two classes of Fashion-MNIST as two unpaired domains (CycleGAN), by default
@@ -72,6 +73,21 @@ def sobel_edges(images: np.ndarray) -> np.ndarray:
     grad = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernels)  # (N, 2, H, W)
     magnitude = grad.pow(2).sum(1).sqrt()
     return (255 - magnitude.clamp(0, 255)).round().to(torch.uint8).numpy()[..., None]
+
+
+def celeba_faces(
+    path: str | os.PathLike,
+    *,
+    split: str = "train",
+    image_size: int | None = None,
+    channels: int | None = None,
+    resize: bool = False,
+) -> InMemoryData:
+    """The faces of one split of CelebA's official partition as ``{"image"}`` (what super-resolution and
+    inpainting degrade on the fly). ``split``: train, val, test or all."""
+    faces = celeba_split(path, split)
+    images = _fit_images(faces, image_size, channels, resize, f"{Path(path).name}[{split}]")
+    return InMemoryData({"image": _nchw(images)}, description=f"CelebA faces ({split}, {len(images)})")
 
 
 def _celeba_pairs(path, split, make_source, task, image_size, channels, resize) -> InMemoryData:
@@ -154,6 +170,12 @@ def fashion_mnist_unpaired(
 @ganzoo.hookimpl
 def register_datasets(register):
     """Register the built-in translation tasks."""
+    register(
+        "celeba",
+        celeba_faces,
+        needs_path=True,
+        description="CelebA faces of one split of the official partition, {image} (split=train|val|test|all)",
+    )
     register(
         "celeba-colorize",
         celeba_colorize,

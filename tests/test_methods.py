@@ -21,6 +21,10 @@ def _faces(n: int = 16) -> ganzoo.InMemoryData:
     return ganzoo.InMemoryData(torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8), description="noise faces")
 
 
+def _faces32(n: int = 12) -> ganzoo.InMemoryData:
+    return ganzoo.InMemoryData(torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8), description="noise faces")
+
+
 def _labelled(n: int = 20) -> ganzoo.InMemoryData:
     images = torch.randint(0, 256, (n, 1, 16, 16), dtype=torch.uint8)
     return ganzoo.InMemoryData(images, torch.arange(n) % 10, description="noise with labels")
@@ -56,6 +60,12 @@ CASES = {
     # a pool of 2 fills in the first step, so the resume check covers the random swaps and the pool's own RNG
     "cyclegan": [("cyclegan", _two_domains, {"method_options": {"pool_size": 2}})],
     "toy-cycle": [("toy-cycle", unpaired_data, {})],
+    # the resume at step 2 of 4 crosses the switch from pixel-loss pre-training to the adversarial phase
+    "srgan": [("srgan", _faces, {"method_options": {"pretrain_steps": 3}})],
+    "context-encoder": [
+        ("context-encoder", _faces32, {"hole": "random"}),
+        ("context-encoder", _faces32, {"method_options": {"adversarial": False, "reconstruction": "l1"}}),
+    ],
 }
 
 

@@ -1,4 +1,9 @@
-"""``evaluate_translation``: metrics of an image-to-image model (pix2pix, CycleGAN) on held-out data.
+"""``evaluate_translation``: metrics of an image-to-image model (pix2pix, CycleGAN, super-resolution,
+inpainting) on held-out data.
+
+Restoration models (``config.restores``) are evaluated on clean images (``{"image"}``, e.g. ``celeba:FILE``):
+their config's ``degrade`` makes the inputs (down-scaled pictures; holes, seeded) and the clean images are the
+targets.
 
 Two kinds of metric plugins run here:
 
@@ -33,11 +38,13 @@ _REFERENCE_FEATURES: dict[tuple[str, str], Any] = {}
 
 @dataclass
 class TranslationBatch:
-    """What a pair metric sees: uint8 NCHW ``inputs``, ``outputs`` and (paired data) ``targets``, row-aligned."""
+    """What a pair metric sees: uint8 NCHW ``inputs``, ``outputs`` and (paired data) ``targets``, row-aligned;
+    for inpainting the ``masks`` (float (N, 1, H, W), 1 in the hole; the inputs' holes are grey)."""
 
     inputs: torch.Tensor
     outputs: torch.Tensor
     targets: torch.Tensor | None = None
+    masks: torch.Tensor | None = None
 
 
 def _to_uint8_nchw(images: torch.Tensor) -> torch.Tensor:
@@ -51,12 +58,14 @@ def _to_model_range(images: torch.Tensor) -> torch.Tensor:
 
 def translation_sets(
     model: Any, data: Any, *, direction: str | None = None, n: int | None = None, seed: int = 0, data_options=None
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, str, str]:
-    """``(inputs, targets or None, reference images, description, role)`` for ``model`` on ``data``.
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, str, str, torch.Tensor | None]:
+    """``(inputs, targets or None, reference images, description, role, masks or None)`` for ``model`` on
+    ``data``, all uint8 NCHW but the masks.
 
     Paired data (``{"source", "target"}``): the sources in, their targets as targets and reference. Unpaired data
     (``{"a", "b"}``): domain A in and domain B as reference for ``a2b`` (``g_ab``), the other way for ``b2a``.
-    ``n`` keeps a seeded random subset of the inputs (and, for paired data, their targets).
+    Clean images (``{"image"}``) for a restoration model: its ``config.degrade`` makes the inputs (seeded by
+    ``seed``), the images are targets and reference. ``n`` keeps a seeded random subset.
     """
     from ganzoo.data import resolve_data
 
@@ -67,6 +76,18 @@ def translation_sets(
     if not isinstance(fields, dict):
         raise EvaluationError(f"{data!r} is not an in-memory data set with named fields")
     role = model.direction(direction)
+    masks = None
+    if "image" in fields and getattr(cfg, "restores", False):
+        targets = fields["image"]
+        if n is not None:
+            if n < 2:
+                raise EvaluationError(f"n must be at least 2, got {n}")
+            keep = torch.randperm(len(targets), generator=torch.Generator().manual_seed(seed))[: min(n, len(targets))]
+            targets = targets[keep]
+        made = cfg.degrade(_to_model_range(targets), torch.Generator().manual_seed(seed))
+        masks = made.get("mask")
+        shown = made["images"] if masks is None else made["images"] * (1 - masks)
+        return _to_uint8_nchw(shown), targets, targets, getattr(dataset, "description", str(data)), role, masks
     if {"source", "target"} <= set(fields):
         inputs, targets = fields["source"], fields["target"]
         reference = targets
@@ -85,7 +106,7 @@ def translation_sets(
         inputs = inputs[keep]
         if targets is not None:
             targets, reference = targets[keep], targets[keep]
-    return inputs, targets, reference, getattr(dataset, "description", str(data)), role
+    return inputs, targets, reference, getattr(dataset, "description", str(data)), role, None
 
 
 def score_translations(
@@ -187,17 +208,24 @@ def evaluate_translation(
         raise EvaluationError(f"{model.architecture!r} is not an image-to-image model; use ganzoo.evaluate")
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     made = make_metrics(names, dict(metric_options or {}))
-    inputs, targets, reference, description, role = translation_sets(
+    inputs, targets, reference, description, role, masks = translation_sets(
         model, data, direction=direction, n=n, seed=seed, data_options=data_options
     )
     outputs = torch.cat(
         [
-            _to_uint8_nchw(model.translate(_to_model_range(inputs[i : i + batch_size]), direction=role, output="raw"))
+            _to_uint8_nchw(
+                model.translate(
+                    _to_model_range(inputs[i : i + batch_size]),
+                    mask=None if masks is None else masks[i : i + batch_size],
+                    direction=role,
+                    output="raw",
+                )
+            )
             for i in range(0, len(inputs), batch_size)
         ]
     )
     results = score_translations(
-        TranslationBatch(inputs, outputs, targets),
+        TranslationBatch(inputs, outputs, targets, masks),
         reference,
         made,
         dataset=str(data),

@@ -40,6 +40,8 @@ DEFAULT_PLUGINS = {
     "paired-tasks": "ganzoo.plugins.paired_tasks",
     "pix2pix": "ganzoo.plugins.pix2pix",
     "cyclegan": "ganzoo.plugins.cyclegan",
+    "srgan": "ganzoo.plugins.srgan",
+    "inpainting": "ganzoo.plugins.inpainting",
     "exporters": "ganzoo.exporters",
     "zoo": "ganzoo.plugins.zoo",
     "metrics": "ganzoo.plugins.metrics",

@@ -64,13 +64,41 @@ class Translator(Model):
             )
         return x.to(self.device)
 
+    @property
+    def mask_spec(self) -> Any:
+        """The ``mask`` input's spec of an inpainting model (1 where pixels are missing), else None."""
+        return next((spec for spec in self.inputs if spec.kind == "mask"), None)
+
+    def as_mask(self, mask: Any, n: int) -> torch.Tensor:
+        """Masks for ``n`` images as float ``(n, 1, H, W)`` of 0/1 (see ``ganzoo.masks.as_masks``); None gives an
+        inpainting model the centre hole it was trained on, and is an error for one trained on random holes."""
+        from ganzoo.masks import as_masks, center_mask
+
+        size = self.mask_spec.shape[-1]
+        if mask is None:
+            if getattr(self.config, "hole", None) != "center":
+                raise ValueError(
+                    f"{self.architecture!r} fills holes anywhere: pass mask= ((N, 1, {size}, {size}) or one "
+                    f"({size}, {size}) mask, 1 where pixels are missing; see ganzoo.masks)"
+                )
+            return center_mask(n, size, self.config.hole_size, self.device)
+        return as_masks(mask, n, size, self.device)
+
     @torch.no_grad()
     def translate(
-        self, images: Any, *, direction: str | None = None, output: Output = "tensor", batch_size: int = 64
+        self,
+        images: Any,
+        *,
+        mask: Any = None,
+        direction: str | None = None,
+        output: Output = "tensor",
+        batch_size: int = 64,
     ) -> torch.Tensor | np.ndarray | list[Image.Image]:
         """Translate ``images`` (float ``(N, C, H, W)`` in [-1, 1], uint8 ``(N, H, W, C)`` or PIL images).
 
         Args:
+            mask: inpainting models only: where pixels are missing (1 or white), ``(N, 1, H, W)``, ``(H, W)`` for
+                every image, or PIL pictures; default the centre hole a centre model was trained on.
             direction: which network runs, for models with several (``g_ab``, ``g_ba``); None for the only one.
             output: ``"tensor"`` (float in [0, 1], NCHW), ``"raw"`` ([-1, 1]), ``"pil"`` or ``"numpy"`` (uint8
                 NHWC), as ``Generator.sample``.
@@ -79,8 +107,63 @@ class Translator(Model):
         self._check_output(output)
         role = self.direction(direction)
         x = self.as_input(images)
-        chunks = [(x[start : start + batch_size],) for start in range(0, x.shape[0], batch_size)]
+        extra: tuple[torch.Tensor, ...] = ()
+        if self.mask_spec is not None:
+            extra = (self.as_mask(mask, len(x)),)
+        elif mask is not None:
+            raise ValueError(f"{self.architecture!r} takes no mask: it is not an inpainting model")
+        chunks = [
+            (x[start : start + batch_size], *(e[start : start + batch_size] for e in extra))
+            for start in range(0, x.shape[0], batch_size)
+        ]
         return self._format(self._run(self.modules[role], chunks), output)
 
-    def __call__(self, images: torch.Tensor, *, direction: str | None = None) -> torch.Tensor:
-        return self.modules[self.direction(direction)](images)
+    @property
+    def scale(self) -> int:
+        """Output side / input side: 1 for pix2pix and CycleGAN, the factor of a super-resolution model."""
+        return self.output_shape[-1] // self.inputs[0].shape[-1]
+
+    @torch.no_grad()
+    def translate_tiled(
+        self,
+        image: Any,
+        *,
+        direction: str | None = None,
+        overlap: int | None = None,
+        output: Output = "tensor",
+        batch_size: int = 64,
+    ) -> torch.Tensor | np.ndarray | list[Image.Image]:
+        """Translate one picture of any size (a PIL image, uint8 ``(H, W, C)`` or float ``(C, H, W)`` in [-1, 1])
+        in overlapping tiles of the model's input size, blended seamlessly (``ganzoo.models.tiling``); a 256-px
+        photo through a 16 -> 64 super-resolution model comes out at 1024 px.
+
+        ``overlap``: pixels (of the input) that neighbouring tiles share; default a quarter of a tile. Returns a
+        batch of one picture, formatted as ``output`` says.
+        """
+        from ganzoo.models.tiling import translate_tiled
+
+        self._check_output(output)
+        if self.mask_spec is not None:
+            raise ValueError("translate_tiled runs one-input models; an inpainting model takes a mask too")
+        module = self.modules[self.direction(direction)]
+        c, tile = self.inputs[0].shape[0], self.inputs[0].shape[-1]
+        if isinstance(image, Image.Image):
+            image = np.asarray(image.convert("L" if c == 1 else "RGB")).reshape(image.size[1], image.size[0], c)
+        if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+            if image.ndim == 2:
+                image = image[..., None]
+            x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div(127.5).sub(1)
+        else:
+            x = torch.as_tensor(image, dtype=torch.float32)
+        if x.ndim != 3 or x.shape[0] != c:
+            raise ValueError(
+                f"translate_tiled takes one picture with {c} channel(s): (H, W, {c}) uint8 or ({c}, H, W) float, "
+                f"got shape {tuple(x.shape)}"
+            )
+        overlap = tile // 4 if overlap is None else overlap
+        run = lambda t: self._run(module, [(t,)])  # noqa: E731 - eval mode, restored afterwards
+        out = translate_tiled(run, x.to(self.device), tile, self.scale, overlap, batch_size)
+        return self._format(out[None], output)
+
+    def __call__(self, images: torch.Tensor, *extra: torch.Tensor, direction: str | None = None) -> torch.Tensor:
+        return self.modules[self.direction(direction)](images, *extra)

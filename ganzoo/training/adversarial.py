@@ -30,6 +30,7 @@ class AdversarialMethod(TrainingMethod):
     shown: ClassVar[tuple[str, ...]] = ("d_loss", "g_loss", "d_real", "d_fake")
     real_field: ClassVar[str] = "image"  # the batch field D learns as "real"
     d_loss_weight: ClassVar[float] = 1.0  # scale of D's adversarial loss (pix2pix and CycleGAN halve it)
+    g_adversarial_weight: float = 1.0  # scale of G's adversarial term (SRGAN: 5e-3 beside its pixel loss)
 
     def setup(self) -> None:
         self.G, self.D = self.modules["generator"], self.modules["discriminator"]
@@ -156,7 +157,7 @@ class AdversarialMethod(TrainingMethod):
                     g_loss = loss.generator_loss(fake_logits.float(), real_logits.float())
                 else:
                     g_loss = loss.generator_loss(self.score(fake, extra).float())
-                adversarial = g_loss
+                g_loss = adversarial = self.g_adversarial_weight * g_loss
                 term, metrics = self.extra_generator_loss(batch, fake)
                 if term is not None:
                     g_loss = g_loss + term
