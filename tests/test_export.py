@@ -73,7 +73,7 @@ def _check_translator_export(translator, tmp_path):
         onnx.checker.check_model(onnx.load(str(report.path)), full_check=True)
         # images, and an inpainting model's mask (a centre-trained one fills the centre when none is given)
         assert max(report.parity.values()) <= 1e-4 and list(report.inputs) == [s.name for s in translator.inputs]
-        assert list(report.inputs)[0] == "images" and all(s.kind == "mask" for s in translator.inputs[1:])
+        assert next(iter(report.inputs)) == "images" and all(s.kind == "mask" for s in translator.inputs[1:])
         assert read_metadata(report.path)["ganzoo.role"] == role
         out = OnnxTranslator(report.path).translate(images, output="raw")
         want = translator.translate(images, direction=role, output="raw").numpy()
