@@ -6,6 +6,10 @@ The same seed gives the same images as ``ganzoo.load(...).sample(n, seed=...)``:
 
 Providers are explicit. ONNX Runtime silently falls back to the CPU when a GPU provider fails to load (a missing
 CUDA or cuDNN library, a CPU-only ``onnxruntime`` wheel); here that is an error unless the caller allows it.
+
+Why this module is long: it is the whole torch-free client for both model kinds (the session and its providers,
+the spec, latents, labels and codes for generators, images and inpainting masks for translators, with input checks
+that give clear errors); the mask parsing already lives in ``hole_masks.py``.
 """
 
 from __future__ import annotations
@@ -425,55 +429,18 @@ class OnnxTranslator(OnnxModel):
         """Masks for ``n`` images as float32 ``(n, 1, H, W)`` of 0/1 (1 or white where pixels are missing): arrays
         ``(N, 1, H, W)``, ``(N, H, W)`` or one ``(H, W)`` for all, uint8 (>= 128 is hole), or PIL pictures. None
         gives the centre hole a centre-trained model learnt (``ganzoo.config``'s ``hole_size``)."""
+        from ganzoo.exporters.hole_masks import mask_array
+
         assert self.mask_spec is not None
-        size = int(self.mask_spec.shape[-1])
-        if mask is None:
-            if self.config.get("hole") != "center":
-                raise ValueError(f"{self.architecture!r} fills holes anywhere: pass mask= ((N, 1, {size}, {size}))")
-            hole = int(self.config.get("hole_size", size // 2))
-            array = np.zeros((n, 1, size, size), np.float32)
-            start = (size - hole) // 2
-            array[:, :, start : start + hole, start : start + hole] = 1
-            return array
-        pictures = _pil_to_array(mask, 1)
-        array = np.asarray(pictures)
-        array = array >= 128 if array.dtype == np.uint8 else array.astype(np.float32) > 0.5
-        if array.ndim == 4 and array.shape[-1] == 1 and array.shape[1] != 1:  # PIL pictures: (N, H, W, 1)
-            array = array[..., 0]
-        if array.ndim == 2:
-            array = np.broadcast_to(array, (n, size, size)) if array.shape == (size, size) else array[None]
-        if array.ndim == 3:
-            array = array[:, None]
-        if array.ndim != 4 or array.shape[1:] != (1, size, size) or array.shape[0] not in (1, n):
-            raise ValueError(
-                f"masks must be (N, 1, {size}, {size}) or one ({size}, {size}) mask for {n} image(s), 1 where "
-                f"pixels are missing; got shape {np.shape(mask)}"
-            )
-        return np.ascontiguousarray(np.broadcast_to(array, (n, 1, size, size)), dtype=np.float32)
+        return mask_array(_pil_to_array(mask, 1), n, int(self.mask_spec.shape[-1]), self.config, self.architecture)
 
     def hole_mask(self, hole: str | None, n: int) -> np.ndarray:
         """An inpainting model's masks from a hole description: None or ``center`` (the trained centre hole, else
         half the side), ``center:K`` or ``X,Y,W,H`` in pixels -> float32 ``(n, 1, H, W)``."""
+        from ganzoo.exporters.hole_masks import hole_array
+
         assert self.mask_spec is not None
-        size = int(self.mask_spec.shape[-1])
-        text = (hole or "center").strip().lower().replace(" ", "")
-        if text in ("center", "centre"):
-            side = int(self.config.get("hole_size", size // 2)) if self.config.get("hole") == "center" else size // 2
-            box = ((size - side) // 2, (size - side) // 2, side, side)
-        elif text.startswith(("center:", "centre:")) and text.split(":", 1)[1].isdigit():
-            side = int(text.split(":", 1)[1])
-            box = ((size - side) // 2, (size - side) // 2, side, side)
-        else:
-            parts = text.split(",")
-            if len(parts) != 4 or not all(p.isdigit() for p in parts):
-                raise ValueError(f"hole {hole!r}: use 'center', 'center:K' or 'X,Y,W,H' (pixels)")
-            box = tuple(int(p) for p in parts)  # type: ignore[assignment]
-        x, y, w, h = box
-        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > size or y + h > size:
-            raise ValueError(f"hole {box} (x, y, width, height) must lie inside the {size}x{size} image")
-        mask = np.zeros((n, 1, size, size), np.float32)
-        mask[:, :, y : y + h, x : x + w] = 1
-        return mask
+        return hole_array(hole, n, int(self.mask_spec.shape[-1]), self.config)
 
     def run(self, images: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """One ONNX Runtime call on float32 ``(N, C, H, W)`` images (and an inpainting model's masks); returns

@@ -107,6 +107,8 @@ def test_reconstruction_weights_stress_the_holes_border():
 def test_srgan_config_and_input_spec():
     model = ganzoo.create("srgan", seed=0, **SR_TINY)
     assert model.inputs[0].shape == (3, 4, 4) and model.output_shape == (3, 16, 16) and model.scale == 4
+    pixels = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)  # a uint8 tensor is torch's NCHW, 0..255
+    assert torch.equal(model.translate(pixels), model.translate(pixels.float() / 127.5 - 1))
     for bad in ({"scale": 3}, {"in_channels": 1}, {"image_size": 24}, {"downscale": "nearest"}):
         with pytest.raises(ConfigError):
             ganzoo.create("srgan", **{**SR_TINY, **bad})

@@ -19,7 +19,8 @@ class Translator(Model):
     """Translates images with one network, or one per direction (CycleGAN publishes ``g_ab`` and ``g_ba``).
 
     ``translator.translate(images)`` takes images as a float tensor/array ``(N, C, H, W)`` in [-1, 1], a uint8
-    array ``(N, H, W, C)`` in [0, 255], or a list of PIL images, and returns them as ``output`` says.
+    array ``(N, H, W, C)`` in [0, 255] (a uint8 torch tensor: ``(N, C, H, W)``, torch's layout), or a list of PIL
+    images, and returns them as ``output`` says.
     """
 
     default_role = "generator"
@@ -53,6 +54,8 @@ class Translator(Model):
             if images.ndim == 3:
                 images = images[None]
             x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float().div(127.5).sub(1)
+        elif isinstance(images, torch.Tensor) and images.dtype == torch.uint8:  # torch's layout: NCHW, 0..255
+            x = (images[None] if images.ndim == 3 else images).float().div(127.5).sub(1)
         else:
             x = torch.as_tensor(images, dtype=torch.float32)
             if x.ndim == 3:

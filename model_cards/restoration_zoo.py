@@ -1,0 +1,190 @@
+"""Build the restoration zoo entries from the ``benchmarks/restoration.py`` runs: bundled fp16 weights, model
+cards with the measured numbers, and input | output | target pictures.
+
+    python benchmarks/restoration.py train
+    python benchmarks/restoration.py evaluate --json benchmarks/results/restoration.json
+    python -m ganzoo.model_cards.restoration_zoo --eval benchmarks/results/restoration.json
+
+writes ``plugins/zoo/srgan-celeba-x4/`` (from ``runs/restoration/sr-x4``) and ``plugins/zoo/inpaint-celeba-center/``
+(from ``runs/restoration/ce-center``), their cards in ``model_cards/`` and pictures in ``docs/``, and prints the
+sha256 values to pin in ``plugins/zoo.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ganzoo.hub.cards import CardInfo, Metric
+from ganzoo.model_cards.dcgan_celeba import DATA_LICENSE as CELEBA_LICENSE
+
+SR, INPAINT = "srgan-celeba-x4", "inpaint-celeba-center"
+TEST = "CelebA-64 test"
+TRAIN_DATA = (
+    "The 7,990 faces of the shared 10k CelebA-64 file whose ids fall in CelebA's official training partition "
+    "(≤ 162,770), degraded on the fly ({how}). Liu et al., *Deep Learning Face Attributes in the Wild*, ICCV 2015."
+)
+
+
+def _metric(key: str, value: float, how: str, label: str) -> Metric:
+    return Metric(key, value, how, dataset="celeba", dataset_name=TEST, label=label)
+
+
+def _sr_info(report: dict[str, Any], command: str) -> CardInfo:
+    gan, l1, bicubic = (report["super_resolution"][k]["metrics"] for k in ("sr-x4", "sr-x4-l1", "bicubic (PIL)"))
+    how = "CelebA's official test split (988 faces), 16 px inputs by the model's own bicubic down-scaling, on [0, 1]"
+    kid_how = "outputs against the 988 real test faces, ganzoo's Inception, 100 subsets of 500"
+    metrics = [
+        _metric("psnr", gan["pixel-fidelity"]["psnr"], how, "PSNR (dB)"),
+        _metric("ssim", gan["pixel-fidelity"]["ssim"], how, "SSIM"),
+        _metric("kid", gan["kid"]["kid"], kid_how, "KID"),
+        _metric("psnr-l1-model", l1["pixel-fidelity"]["psnr"], how, "PSNR of the L1-only model (its phase 1)"),
+        _metric("kid-l1-model", l1["kid"]["kid"], kid_how, "KID of the L1-only model"),
+        _metric("psnr-bicubic", bicubic["pixel-fidelity"]["psnr"], how, "PSNR of PIL's bicubic (baseline)"),
+        _metric("kid-bicubic", bicubic["kid"]["kid"], kid_how, "KID of PIL's bicubic (baseline)"),
+    ]
+    return CardInfo(
+        model_name=SR,
+        description=(
+            "4× face super-resolution, 16×16 → 64×64 (SRGAN, Ledig et al. 2017, with ESRGAN's changes): an "
+            "SRResNet (width 48, 8 residual blocks without batch norm, residual scaling 0.2, two PixelShuffle ×2 "
+            "stages) that adds a learnt residual to the bicubic upscaling of its input. Trained with ganzoo in two "
+            "phases, as the papers: 8,000 steps of L1 alone (the PSNR model), then 3,000 adversarial steps with a "
+            "relativistic average D (5e-3) and feature matching on D's features (weight 1) beside L1. No VGG "
+            "perceptual loss: its ImageNet weights cannot be had here (the `perceptual_weights` option takes a "
+            "user's file). "
+            f'`ganzoo.load("{SR}").translate(small_faces)` works offline and checks its sha256; '
+            f"`ganzoo translate {SR} photo.png -o big.png --tile` enlarges a picture of any size in 16-px tiles."
+        ),
+        datasets=["celeba"],
+        license="other",
+        license_name="celeba-non-commercial-research",
+        license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+        data_description=TRAIN_DATA.format(how="each face down-scaled ×4 by PIL's antialiased bicubic, 8-bit"),
+        data_license=CELEBA_LICENSE,
+        training_command=command,
+        limitations=(
+            "Trained for 11,000 steps of 16 faces on a CPU with a small G: details it adds are plausible "
+            "textures, not the true face (a 16-px face does not hold the identity). It expects aligned 64-px "
+            "CelebA-like faces degraded by bicubic down-scaling; other blur, noise or JPEG artefacts are outside "
+            "what it learnt, and tiles of other pictures (landscapes, text) get face-like textures. Inherits "
+            "CelebA's biases. Non-commercial research use only; do not use it to identify or depict real people."
+        ),
+        tags=["image-to-image", "super-resolution", "srgan", "celeba", "onnx"],
+        metrics=metrics,
+    )
+
+
+def _inpaint_info(report: dict[str, Any], command: str) -> CardInfo:
+    entries = report["inpainting"]
+    ce, l2, mean = (entries[k]["metrics"] for k in ("ce-center", "ce-center-l2", "mean colour"))
+    how = "CelebA's official test split (988 faces), centre 32×32 hole, pixels of the hole only, on [0, 1]"
+    kid_how = "completed faces against the 988 real test faces, ganzoo's Inception, 100 subsets of 500"
+    metrics = [
+        _metric("hole-psnr", ce["pixel-fidelity"]["hole_psnr"], how, "PSNR in the hole (dB)"),
+        _metric("hole-l1", ce["pixel-fidelity"]["hole_l1"], how, "L1 in the hole"),
+        _metric("kid", ce["kid"]["kid"], kid_how, "KID"),
+        _metric("hole-psnr-l2-model", l2["pixel-fidelity"]["hole_psnr"], how, "PSNR in the hole, L2-only model"),
+        _metric("kid-l2-model", l2["kid"]["kid"], kid_how, "KID, L2-only model"),
+        _metric("hole-psnr-mean-colour", mean["pixel-fidelity"]["hole_psnr"], how, "PSNR, mean-colour fill"),
+    ]
+    return CardInfo(
+        model_name=INPAINT,
+        description=(
+            "Face inpainting with a context encoder (Pathak et al. 2016): a 64×64 face whose central 32×32 square "
+            "is missing, plus the mask, in; the completed face out (the known pixels pass through untouched). "
+            "Encoder to a 256-d bottleneck and decoder (width 32), trained with ganzoo for 4,000 steps of 32 on "
+            "0.999 × L2 (×10 on the hole's outer 4 px) + 0.001 × adversarial (DCGAN's D on the whole picture). "
+            f'`ganzoo.load("{INPAINT}").translate(faces)` fills the centre; other masks are accepted '
+            "(`mask=`), but it learnt the centre hole. The mask is a model input: ONNX, `ganzoo serve` "
+            "(`?hole=`) and Triton take it."
+        ),
+        datasets=["celeba"],
+        license="other",
+        license_name="celeba-non-commercial-research",
+        license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+        data_description=TRAIN_DATA.format(how="the central 32×32 square of each face masked"),
+        data_license=CELEBA_LICENSE,
+        training_command=command,
+        limitations=(
+            "A small context encoder trained briefly on 8k faces: fills are blurry, average-looking noses and "
+            "mouths that fit the surrounding colours; they are guesses, not the missing face. Holes elsewhere "
+            "or of other sizes were never seen in training and fill worse. Inherits CelebA's biases. "
+            "Non-commercial research use only; do not use it to alter pictures of real people deceptively."
+        ),
+        tags=["image-to-image", "inpainting", "context-encoder", "celeba", "onnx"],
+        metrics=metrics,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build both bundles, cards and pictures."""
+    import torch
+    import torch.nn.functional as F
+
+    from ganzoo.fileio import sha256_file
+    from ganzoo.hub.cards import render_card
+    from ganzoo.models.folder import save
+    from ganzoo.models.reader import load_folder
+    from ganzoo.plugins.paired_tasks import celeba_faces
+    from ganzoo.sampling import save_grid
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--eval", type=Path, required=True, help="benchmarks/results/restoration.json")
+    parser.add_argument("--runs", type=Path, default=Path("runs") / "restoration")
+    parser.add_argument("--repo-root", type=Path, default=Path.cwd())
+    parser.add_argument("--datasets", type=Path, default=None, help="default: <repo-root>/../shared/datasets")
+    args = parser.parse_args(argv)
+    report = json.loads(args.eval.read_text())
+    root = args.repo_root
+    datasets = args.datasets or root.parent / "shared" / "datasets"
+    faces = celeba_faces(datasets / "celeba64" / "celeba64_uint8.npz", split="test").fields["image"]
+    pick = torch.arange(8) * (len(faces) // 8)
+    real = faces[pick].float().div(127.5).sub(1)
+
+    def bundle(run: str, name: str) -> Any:
+        folder = root / "plugins" / "zoo" / name
+        save(load_folder(args.runs / run), folder, dtype=torch.float16)
+        print(
+            f"{name}: {(folder / 'model.safetensors').stat().st_size / 1e6:.2f} MB, sha256 "
+            f"{sha256_file(folder / 'model.safetensors')}"
+        )
+        return load_folder(folder)
+
+    sr = bundle("sr-x4", SR)
+    small = sr.config.degrade(real)["images"]
+    enlarged = F.interpolate(small, scale_factor=4, mode="nearest")
+    rows = torch.stack([enlarged, sr.translate(small, output="raw"), real], 1)
+    save_grid(rows.flatten(0, 1), root / "docs" / f"{SR}-samples.png", nrow=6)
+    cfg = sr.config
+    command = (
+        "python benchmarks/restoration.py train --runs sr-x4\n"
+        "# = ganzoo train srgan --data celeba:celeba64_uint8.npz --steps 8000 --batch-size 16 "
+        f"--set g_width={cfg.g_width} --set blocks={cfg.blocks} --set d_width={cfg.d_width} "
+        "--method-option pretrain_steps=8000 -o runs/sr-x4\n"
+        f"#   then the same with --steps {sr.training['steps']} --resume (the adversarial phase)"
+    )
+    render_card(sr, repo_id=f"ganzoo/{SR}", load_name=SR, info=_sr_info(report, command)).save(
+        root / "model_cards" / f"{SR}.md"
+    )
+
+    ce = bundle("ce-center", INPAINT)
+    mask = ce.as_mask(None, len(real))
+    rows = torch.stack([real * (1 - mask), ce.translate(real, output="raw"), real], 1)
+    save_grid(rows.flatten(0, 1), root / "docs" / f"{INPAINT}-samples.png", nrow=6)
+    cfg = ce.config
+    command = (
+        "python benchmarks/restoration.py train --runs ce-center\n"
+        f"# = ganzoo train context-encoder --data celeba:celeba64_uint8.npz --steps {ce.training['steps']} "
+        f"--batch-size 32 --set g_width={cfg.g_width} --set bottleneck={cfg.bottleneck} --set d_width={cfg.d_width} "
+        "-o runs/ce-center"
+    )
+    render_card(ce, repo_id=f"ganzoo/{INPAINT}", load_name=INPAINT, info=_inpaint_info(report, command)).save(
+        root / "model_cards" / f"{INPAINT}.md"
+    )
+
+
+if __name__ == "__main__":
+    main()
