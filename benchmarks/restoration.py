@@ -15,9 +15,9 @@ super-resolution (16 -> 64) and centre-hole inpainting (32x32 of 64x64).
 ``evaluate`` scores, on the 988 test faces:
 
 - SR: PSNR / SSIM (torchmetrics) and KID / FID of the outputs against the real test faces, for PIL's bicubic
-  upscaling, the L1 model, the GAN model and ESRGAN's network interpolation between them (alpha = 0.5): the
-  perception-distortion trade-off, plotted. FID on 988 images (fewer than Inception's 2,048 features) is biased
-  high and only its ratios between models mean something; KID is unbiased;
+  upscaling, the L1 model, the GAN model and ESRGAN's network interpolation between them (``--alphas``, by
+  default 0.25, 0.5, 0.75): the perception-distortion trade-off, plotted. FID on 988 images (fewer than
+  Inception's 2,048 features) is biased high and only its ratios between models mean something; KID is unbiased;
 - inpainting: PSNR and L1 inside the hole, SSIM of the whole picture and KID of the completed pictures, for the
   hole filled with the training faces' mean colour, the L2-only model, the context encoder, and latent search
   with ``dcgan-celeba`` (on the first ``--search-n`` faces; that generator saw all 10k faces, test ones too);
@@ -178,7 +178,8 @@ def evaluate_sr(report: dict, grids: dict, args: argparse.Namespace) -> None:
     low = as_uint8(any_model.config.degrade(faces.float() / 127.5 - 1)["images"])
     outputs = {"bicubic (PIL)": bicubic_upscale(low, 64)}
     if len(models) == 2:
-        models["interpolated (alpha 0.5)"] = interpolate(models["sr-x4-l1"], models["sr-x4"], 0.5)
+        for alpha in args.alphas:
+            models[f"interpolated (alpha {alpha:g})"] = interpolate(models["sr-x4-l1"], models["sr-x4"], alpha)
     for name, model in models.items():
         x = low.float() / 127.5 - 1
         chunks = [model.translate(x[i : i + 128], output="raw") for i in range(0, len(x), 128)]
@@ -261,6 +262,23 @@ def evaluate_inpainting(report: dict, grids: dict, args: argparse.Namespace) -> 
     grids["inpainting"] = {"input": holed[pick], **{k: v[pick] for k, v in outputs.items()}, "target": faces[pick]}
 
 
+def merged_grids(grids: dict[str, dict[str, torch.Tensor]], path: Path) -> dict[str, dict[str, torch.Tensor]]:
+    """This run's picture columns merged with those kept in ``path`` by an earlier run of the other part."""
+    from safetensors.torch import load_file, save_file
+
+    flat = load_file(str(path)) if path.is_file() else {}
+    for part in grids:
+        flat = {k: v for k, v in flat.items() if not k.startswith(f"{part}/")}
+    flat.update({f"{part}/{i:02d}/{name}": v.to(torch.uint8).contiguous() for part, cols in grids.items()
+                 for i, (name, v) in enumerate(cols.items())})  # fmt: skip
+    save_file(flat, str(path))
+    merged: dict[str, dict[str, torch.Tensor]] = {}
+    for key in sorted(flat):
+        part, _, name = key.split("/", 2)
+        merged.setdefault(part, {})[name] = flat[key]
+    return {part: merged[part] for part in ("sr", "inpainting") if part in merged}
+
+
 def figure(grids: dict[str, dict[str, torch.Tensor]], path: Path) -> None:
     """Two panels of 8 test faces: SR (input, bicubic, models, target) and inpainting (input, fills, target)."""
     from ganzoo.plots import _pyplot
@@ -318,8 +336,18 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--figure", type=Path, default=None)
     evaluate.add_argument("--plot", type=Path, default=None)
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N test faces (smoke tests)")
-    evaluate.add_argument("--search-n", type=int, default=200, help="faces for latent search (0: skip it)")
-    evaluate.add_argument("--search-steps", type=int, default=500)
+    evaluate.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["sr", "inpainting"],
+        default=["sr", "inpainting"],
+        help="what to score; with --json, parts not scored keep their entries from an existing file",
+    )
+    evaluate.add_argument("--search-n", type=int, default=128, help="faces for latent search (0: skip it)")
+    evaluate.add_argument("--search-steps", type=int, default=400)
+    evaluate.add_argument(
+        "--alphas", type=float, nargs="*", default=[0.25, 0.5, 0.75], help="SR network interpolations to score"
+    )
     for command in (train, evaluate):
         command.add_argument("--runs-dir", type=Path, default=RUNS, help="where the runs live")
     args = parser.parse_args(argv)
@@ -330,10 +358,14 @@ def main(argv: list[str] | None = None) -> None:
     from train_dcgan import cpu_name, matmul_peak
 
     report: dict[str, Any] = {"benchmark": "restoration", "cpu": cpu_name()}
+    if args.json and args.json.is_file():  # a later run of one part keeps the other's numbers
+        report = {**json.loads(args.json.read_text()), **report}
     peaks = [matmul_peak()]
     grids: dict[str, dict[str, torch.Tensor]] = {}
-    evaluate_sr(report, grids, args)
-    evaluate_inpainting(report, grids, args)
+    if "sr" in args.parts:
+        evaluate_sr(report, grids, args)
+    if "inpainting" in args.parts:
+        evaluate_inpainting(report, grids, args)
     peaks.append(matmul_peak())
     report.update(
         matmul_peak_gflops=round(max(peaks), 1),
@@ -345,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.figure:
-        figure(grids, args.figure)
+        figure(merged_grids(grids, args.runs_dir / "grids.safetensors"), args.figure)
     if args.plot:
         trade_off_plot(report, args.plot)
 
