@@ -2,9 +2,9 @@
 
 Each entry pins a Hub repo at a revision and the sha256 of its ``model.safetensors``. ``dcgan-celeba`` also ships
 inside the package (``plugins/zoo/dcgan-celeba/``: config.json + fp16 safetensors, a few MB), and so does
-``cgan-fashion`` (0.8 MB), ``pix2pix-celeba-colorize`` (8.2 MB) and ``cyclegan-fashion-sandal2sneaker`` (2.0 MB), so
-their first use needs no network; the hash is checked on that path too. How each
-model was trained: ``model_cards/<name>.md``.
+``cgan-fashion`` (0.8 MB), ``pix2pix-celeba-colorize`` (8.2 MB), ``cyclegan-fashion-sandal2sneaker`` (2.0 MB),
+``srgan-celeba-x4`` (1.1 MB) and ``inpaint-celeba-center`` (7.0 MB), so their first use needs no network; the
+hash is checked on that path too. How each model was trained: ``model_cards/<name>.md``.
 """
 
 from __future__ import annotations
@@ -86,4 +86,35 @@ def register_pretrained(register: Callable[..., None]) -> None:
         # benchmarks/results/translation.json: the classifier on the 1,000 test pictures of each class
         metrics={"sandal-to-sneaker": 0.958, "sneaker-to-sandal": 0.986, "cycle-l1": 0.037},
         bundled=bundled_folder("cyclegan-fashion-sandal2sneaker"),
+    )
+    register(
+        "srgan-celeba-x4",
+        architecture="srgan",
+        repo_id="ganzoo/srgan-celeba-x4",
+        revision="v1",
+        sha256="c34f1a2b2bdeabc209a9dd4af9e936e331be01e3f64c022d88aa2deb5edadfd9",
+        card=card_path("srgan-celeba-x4"),
+        description="x4 face super-resolution, 16x16 -> 64x64, SRResNet (the SRGAN recipe's L1 phase; CelebA, "
+        "non-commercial research)",
+        dataset="CelebA-64 (train split)",
+        resolution=64,
+        task="image-to-image",
+        # benchmarks/results/restoration.json: CelebA's test split (988 faces); bicubic: 22.36 dB, KID 0.162
+        metrics={"psnr": 24.99, "ssim": 0.798, "kid": 0.0408},
+        bundled=bundled_folder("srgan-celeba-x4"),
+    )
+    register(
+        "inpaint-celeba-center",
+        architecture="context-encoder",
+        repo_id="ganzoo/inpaint-celeba-center",
+        revision="v1",
+        sha256="1a68a106012998c9b14a3ea3cb1ead9ba62adc4d860d2c76b27b143c2eb13a9d",
+        card=card_path("inpaint-celeba-center"),
+        description="fills the central 32x32 of 64x64 faces, context encoder (CelebA, non-commercial research)",
+        dataset="CelebA-64 (train split)",
+        resolution=64,
+        task="image-to-image",
+        # benchmarks/results/restoration.json: CelebA's test split (988 faces), PSNR inside the hole
+        metrics={"hole-psnr": 18.44, "kid": 0.0074},
+        bundled=bundled_folder("inpaint-celeba-center"),
     )
