@@ -476,3 +476,27 @@ def test_inpainting_zoo_model_loads_offline_and_beats_a_flat_fill():
     mse = ((out - faces)[hole] / 2).pow(2).mean()
     grey = (faces[hole] / 2).pow(2).mean()  # grey (0) fill
     assert 10 * torch.log10(1 / mse) > 10 * torch.log10(1 / grey) + 3
+
+
+def test_init_from_starts_a_second_phase_from_a_saved_model(tmp_path):
+    """init_from copies a saved model into the published roles (D starts fresh): SRGAN's adversarial phase can
+    branch from the pixel-loss model with other options. A model of another config is refused."""
+    faces = ganzoo.InMemoryData(torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8))
+    common = dict(batch_size=4, progress=False, log_every=1, **SR_TINY)
+    first = ganzoo.train("srgan", faces, steps=3, out_dir=tmp_path / "l1", method_options={"adversarial": False},
+                         lr=1e-2, **common)  # fmt: skip
+    seen = {}
+
+    def record(step, values, state):
+        seen[step] = values
+
+    second = ganzoo.train(
+        "srgan", faces, steps=1, lr=1e-12, init_from=str(tmp_path / "l1"), callbacks=[record],
+        out_dir=tmp_path / "gan", method_options={"feature_matching_weight": 0}, **common,
+    )  # fmt: skip
+    for name, p in first.module.state_dict().items():
+        torch.testing.assert_close(second.module.state_dict()[name], p, atol=1e-6, rtol=0)
+    assert json.loads((tmp_path / "gan" / "config.json").read_text())["training"]["init_from"].endswith("l1")
+    assert seen[1]["d_loss"] > 0  # straight into the adversarial phase, with a fresh D
+    with pytest.raises(ganzoo.GanzooError, match="same architecture and config"):
+        ganzoo.train("srgan", faces, steps=1, init_from=str(tmp_path / "l1"), **{**common, "g_width": 8})

@@ -63,6 +63,13 @@ class TrainConfig:
     standing_stats: int = setting(
         0, "At the end, re-measure batch-norm statistics over N latent batches; 0: off.", metavar="N"
     )
+    init_from: str = setting(
+        "",
+        "Start the published networks from a saved model (folder or zoo name) of the same architecture and config: "
+        "fine-tuning, or a second training phase with other options (the rest starts fresh).",
+        resume="match",
+        metavar="MODEL",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -184,6 +184,8 @@ def train(
     trainer.modules = {
         role: module.to(device, memory_format=memory_format).train() for role, module in trainer.build().items()
     }
+    if tc.init_from and not resume:
+        _init_from(trainer, tc.init_from, arch.name, cfg)
     trainer.optimizers = trainer.make_optimizers()
     if loss_obj is not None and loss_obj.has_regularizer and has_batchnorm(trainer.modules.get("discriminator")):
         warnings.warn(
@@ -274,6 +276,8 @@ def train(
         "ema": tc.ema,
         "standing_stats": tc.standing_stats,
     }
+    if tc.init_from:
+        training["init_from"] = tc.init_from  # the weights this run started from
     modules = {role: trainer.ema[role].eval() for role in trainer.published}
     model = published_model(arch, cfg, modules, training=training)
     if tc.standing_stats:
@@ -342,6 +346,31 @@ def _diverged_message(bad: list[str], values: dict[str, float], step: int, out: 
         else "Try a lower lr or another loss."
     )
     return f"{' and '.join(bad)} became {values[bad[0]]} at step {step}; training stopped. {where}"
+
+
+def _init_from(trainer: TrainingMethod, source: str, architecture: str, config: Any) -> None:
+    """Copy a saved model's weights into the published roles (before the optimisers and EMA copies exist).
+
+    The model must be the same architecture with the same config (a different network would not fit); roles it
+    does not publish (the discriminator) start fresh, as in SRGAN's adversarial phase after pixel pre-training.
+    """
+    from ganzoo.loading import load
+
+    try:
+        model = load(source, device="cpu")
+    except GanzooError as exc:
+        raise GanzooError(f"init_from={source!r}: {exc}") from exc
+    if model.architecture != architecture or model.config != config:
+        raise GanzooError(
+            f"init_from={source!r} is {model.architecture!r} with {model.config!r}; this run trains {architecture!r} "
+            f"with {config!r}: pass the same architecture and config fields"
+        )
+    missing = [role for role in trainer.published if role not in model.modules]
+    if missing:
+        raise GanzooError(f"init_from={source!r} has roles {list(model.modules)}, not {missing}")
+    with torch.no_grad():
+        for role in trainer.published:
+            trainer.modules[role].load_state_dict(model.modules[role].state_dict())
 
 
 def _fixed_inputs(trainer: TrainingMethod, dataset: Any, seed: int, device: torch.device) -> dict[str, Any]:
