@@ -10,7 +10,8 @@ super-resolution (16 -> 64) and centre-hole inpainting (32x32 of 64x64).
 - ``sr-x4``: SRResNet (width 48, 8 blocks) 8,000 steps of L1 alone, copied to ``sr-x4-l1`` (the PSNR model),
   then resumed to 11,000 steps with the adversarial phase (relativistic average D + feature matching);
 - ``ce-center``: the context encoder (width 32, 256-d bottleneck), 0.999 L2 (border x10) + 0.001 adversarial,
-  4,000 steps of 32; ``ce-center-l2``: the same without D (the L2-only baseline).
+  4,000 steps of 32; ``ce-center-l2``: the same without D (the L2-only baseline);
+- ``sr-x4-nofm``: phase 2 again, branched from ``sr-x4-l1`` with ``init_from``, without feature matching.
 
 ``evaluate`` scores, on the 988 test faces:
 
@@ -85,6 +86,10 @@ def train_run(run: str, runs_dir: Path) -> None:
         if not (runs_dir / "sr-x4-l1").exists():
             shutil.copytree(folder, runs_dir / "sr-x4-l1")  # the PSNR model, before D joins
         _train("sr-x4 (GAN phase)", folder, SR_STEPS, "srgan", SR_CONFIG, 16, method_options=options)
+    elif run == "sr-x4-nofm":  # phase 2 without feature matching, branched from the phase-1 model
+        options = {"feature_matching_weight": 0}
+        steps, init = SR_STEPS - SR_PRETRAIN, str(runs_dir / "sr-x4-l1")
+        _train(run, runs_dir / run, steps, "srgan", SR_CONFIG, 16, method_options=options, init_from=init)
     elif run in ("ce-center", "ce-center-l2"):
         options = {"adversarial": run == "ce-center"}
         _train(run, runs_dir / run, 4000, "context-encoder", CE_CONFIG, 32, method_options=options)
@@ -169,7 +174,7 @@ def evaluate_sr(report: dict, grids: dict, args: argparse.Namespace) -> None:
 
     faces = celeba_faces(CELEBA, split="test").fields["image"][: args.limit]
     models = {}
-    for run in ("sr-x4-l1", "sr-x4"):
+    for run in ("sr-x4-l1", "sr-x4", "sr-x4-nofm"):
         if (args.runs_dir / run / "model.safetensors").is_file():
             models[run] = ganzoo.load(args.runs_dir / run)
     if not models:
@@ -177,29 +182,35 @@ def evaluate_sr(report: dict, grids: dict, args: argparse.Namespace) -> None:
     any_model = next(iter(models.values()))
     low = as_uint8(any_model.config.degrade(faces.float() / 127.5 - 1)["images"])
     outputs = {"bicubic (PIL)": bicubic_upscale(low, 64)}
-    if len(models) == 2:
+    if {"sr-x4-l1", "sr-x4"} <= set(models):
         for alpha in args.alphas:
             models[f"interpolated (alpha {alpha:g})"] = interpolate(models["sr-x4-l1"], models["sr-x4"], alpha)
     for name, model in models.items():
         x = low.float() / 127.5 - 1
         chunks = [model.translate(x[i : i + 128], output="raw") for i in range(0, len(x), 128)]
         outputs[name] = as_uint8(torch.cat(chunks))
-    entries = {}
+    if args.sr_only:  # score just these; the other entries (and pictures) stay as an earlier run left them
+        outputs = {k: v for k, v in outputs.items() if k in args.sr_only}
+    entries = dict(report.get("super_resolution", {})) if args.sr_only else {}
     for name, out in outputs.items():
         scores = _score(out, low, faces)
         entry: dict[str, Any] = {"metrics": scores}
-        if name in ("sr-x4-l1", "sr-x4"):
+        if name in ("sr-x4-l1", "sr-x4", "sr-x4-nofm"):
             folder = args.runs_dir / name
             entry["steps"] = models[name].training["steps"]
             entry["config"] = models[name].config.to_dict()
+            entry["method_options"] = json.loads((folder / "config.json").read_text())["training"].get("method_options")
+            pretrain = 0 if name == "sr-x4-nofm" else SR_PRETRAIN  # phase 2 branched by init_from: all GAN steps
             entry["train_images_per_second"] = {
-                "l1_phase": phase_speed(folder, 16, 0, SR_PRETRAIN),
-                "gan_phase": phase_speed(folder, 16, SR_PRETRAIN, SR_STEPS),
+                "l1_phase": phase_speed(folder, 16, 0, pretrain),
+                "gan_phase": phase_speed(folder, 16, pretrain, 10**9),
             }
             entry["onnx_images_per_second"] = onnx_speed(models[name], folder)
         entries[name] = entry
         print("SR", name, json.dumps(_brief(scores)), flush=True)
     report["super_resolution"] = entries
+    if args.sr_only:
+        return
     pick = torch.arange(8) * (len(faces) // 8)
     grids["sr"] = {"input (16 px)": torch.nn.functional.interpolate(low[pick].float(), size=64, mode="nearest")}
     grids["sr"].update({k: v[pick] for k, v in outputs.items()})
@@ -330,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train the runs (resumable)")
-    train.add_argument("--runs", nargs="+", default=["sr-x4", "ce-center", "ce-center-l2"])
+    train.add_argument("--runs", nargs="+", default=["sr-x4", "sr-x4-nofm", "ce-center", "ce-center-l2"])
     evaluate = sub.add_parser("evaluate", help="measure the finished runs")
     evaluate.add_argument("--json", type=Path, default=None)
     evaluate.add_argument("--figure", type=Path, default=None)
@@ -345,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     evaluate.add_argument("--search-n", type=int, default=128, help="faces for latent search (0: skip it)")
     evaluate.add_argument("--search-steps", type=int, default=400)
+    evaluate.add_argument("--sr-only", nargs="*", default=None, help="score only these SR entries (keep the rest)")
     evaluate.add_argument(
         "--alphas", type=float, nargs="*", default=[0.25, 0.5, 0.75], help="SR network interpolations to score"
     )
