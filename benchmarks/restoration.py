@@ -199,7 +199,6 @@ def evaluate_sr(report: dict, grids: dict, args: argparse.Namespace) -> None:
             folder = args.runs_dir / name
             entry["steps"] = models[name].training["steps"]
             entry["config"] = models[name].config.to_dict()
-            entry["method_options"] = json.loads((folder / "config.json").read_text())["training"].get("method_options")
             pretrain = 0 if name == "sr-x4-nofm" else SR_PRETRAIN  # phase 2 branched by init_from: all GAN steps
             entry["train_images_per_second"] = {
                 "l1_phase": phase_speed(folder, 16, 0, pretrain),
