@@ -301,7 +301,10 @@ def figure(grids: dict[str, dict[str, torch.Tensor]], path: Path) -> None:
     for ax, (key, columns) in zip(axes[0], panels, strict=True):
         stacked = torch.stack([c.float().div(127.5).sub(1) for c in columns.values()], 1).flatten(0, 1)
         ax.imshow(make_grid(to_uint8(stacked), nrow=len(columns)))
-        ax.set_title(titles[key] + "\n" + " | ".join(columns), fontsize=7)
+        import textwrap
+
+        names = textwrap.fill(" | ".join(columns), 80)  # long column lists wrap instead of running off the panel
+        ax.set_title(titles[key] + "\n" + names, fontsize=7)
         ax.axis("off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
