@@ -210,14 +210,12 @@ class ContextEncoderMethod(AdversarialMethod):
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         if self.adversarial:
             return super().step(batch, step)
-        with self.autocast():
-            fake = self.G(*self.generator_inputs(batch))
-            rec = self.reconstruction_loss(batch, fake)
-        self.opt_g.zero_grad(set_to_none=True)
-        rec.backward()
-        self.opt_g.step()
-        zero = torch.zeros((), device=rec.device)
-        return {"g_loss": rec.detach(), "reconstruction": rec.detach(), "g_adversarial": zero, "d_loss": zero}
+
+        def reconstruction_alone(batch: dict[str, torch.Tensor], fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
+            rec = self.reconstruction_loss(batch, fake)  # unweighted: the only term
+            return rec, {"reconstruction": rec.detach()}
+
+        return self.generator_only_step(batch, reconstruction_alone)
 
     def fixed_inputs(self, n: int, seed: int, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         image = batch["image"][:12]

@@ -175,13 +175,7 @@ class Pix2PixMethod(AdversarialMethod):
         if self.adversarial:
             return super().step(batch, step)
         # L1 alone: no discriminator at all (it is built, so the model's roles are the same, but never trained)
-        with self.autocast():
-            fake = self.G(*self.generator_inputs(batch))
-            loss, metrics = self.extra_generator_loss(batch, fake)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
-        return {"g_loss": loss.detach(), "g_adversarial": torch.zeros(()), "d_loss": torch.zeros(()), **metrics}
+        return self.generator_only_step(batch, self.extra_generator_loss)
 
     def fixed_inputs(self, n: int, seed: int, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"source": batch["source"][:12], "target": batch["target"][:12]}

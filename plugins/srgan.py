@@ -256,14 +256,7 @@ class SRGANMethod(AdversarialMethod):
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         if not self.in_pretraining(step):
             return super().step(batch, step)
-        with self.autocast():
-            fake = self.G(*self.generator_inputs(batch))
-            loss, metrics = self.pixel_loss(batch, fake)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
-        zero = torch.zeros((), device=loss.device)
-        return {"g_loss": loss.detach(), "g_adversarial": zero, "d_loss": zero, **metrics}
+        return self.generator_only_step(batch, self.pixel_loss)
 
     def fixed_inputs(self, n: int, seed: int, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         image = batch["image"][:12]

@@ -172,6 +172,23 @@ class AdversarialMethod(TrainingMethod):
             out["g_adversarial"] = adversarial.detach()
         return out
 
+    def generator_only_step(
+        self,
+        batch: dict[str, torch.Tensor],
+        loss_of: Callable[[dict[str, torch.Tensor], torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]],
+    ) -> dict[str, torch.Tensor]:
+        """One update of G alone on ``loss_of(batch, fake) -> (loss, metrics)``, D untouched: the non-adversarial
+        ablations and pre-training phases (pix2pix's L1 alone, SRGAN's pixel pre-training, the L2-only context
+        encoder). Logs ``g_adversarial`` and ``d_loss`` as 0 so the CSV keeps one schema across phases."""
+        with self.autocast():
+            fake = self.G(*self.generator_inputs(batch))
+            loss, metrics = loss_of(batch, fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        zero = torch.zeros((), device=loss.device)
+        return {"g_loss": loss.detach(), "g_adversarial": zero, "d_loss": zero, **metrics}
+
     def judge(
         self, real: torch.Tensor, fake: torch.Tensor, extra: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, torch.Tensor]:
