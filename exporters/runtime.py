@@ -9,7 +9,7 @@ CUDA or cuDNN library, a CPU-only ``onnxruntime`` wheel); here that is an error 
 
 Why this module is long: it is the whole torch-free client for both model kinds (the session and its providers,
 the spec, latents, labels and codes for generators, images and inpainting masks for translators, with input checks
-that give clear errors); the mask parsing already lives in ``hole_masks.py``.
+that give clear errors); the mask parsing lives in ``ganzoo.masks``'s numpy core.
 """
 
 from __future__ import annotations
@@ -429,7 +429,7 @@ class OnnxTranslator(OnnxModel):
         """Masks for ``n`` images as float32 ``(n, 1, H, W)`` of 0/1 (1 or white where pixels are missing): arrays
         ``(N, 1, H, W)``, ``(N, H, W)`` or one ``(H, W)`` for all, uint8 (>= 128 is hole), or PIL pictures. None
         gives the centre hole a centre-trained model learnt (``ganzoo.config``'s ``hole_size``)."""
-        from ganzoo.exporters.hole_masks import mask_array
+        from ganzoo.masks import mask_array
 
         assert self.mask_spec is not None
         return mask_array(_pil_to_array(mask, 1), n, int(self.mask_spec.shape[-1]), self.config, self.architecture)
@@ -437,7 +437,7 @@ class OnnxTranslator(OnnxModel):
     def hole_mask(self, hole: str | None, n: int) -> np.ndarray:
         """An inpainting model's masks from a hole description: None or ``center`` (the trained centre hole, else
         half the side), ``center:K`` or ``X,Y,W,H`` in pixels -> float32 ``(n, 1, H, W)``."""
-        from ganzoo.exporters.hole_masks import hole_array
+        from ganzoo.masks import hole_array
 
         assert self.mask_spec is not None
         return hole_array(hole, n, int(self.mask_spec.shape[-1]), self.config)

@@ -1,40 +1,100 @@
-"""Hole masks for inpainting: float ``(N, 1, H, W)`` tensors, 1 where pixels are missing, 0 where they are known.
+"""Hole masks for inpainting: float ``(N, 1, H, W)``, 1 where pixels are missing, 0 where they are known.
 
-Used by the context encoder (``plugins/inpainting.py``: training holes and its mask input), latent-search
-inpainting (``ganzoo.latent_inpainting``), ``ganzoo inpaint`` and the benchmarks, so every path makes the same
-holes. Pictures of masks read white (>= 128) as hole.
+One module for every path, so all make the same holes: the numpy core (``box_array``, ``hole_array``,
+``mask_array``) serves the torch-free ONNX runtime and server (this module imports no torch at import time), and
+the torch functions (``center_mask``, ``box_mask``, ``parse_hole``, ``random_masks``, ``as_masks``) serve the
+context encoder, latent-search inpainting, ``ganzoo inpaint`` and the benchmarks. Pictures of masks read white
+(>= 128) as hole.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 #: hole kinds a context encoder trains on
 HOLE_KINDS = ("center", "random")
 
 
+# -- numpy core (the ONNX runtime and the server use these: no torch) --------------------------------------------
+
+
+def centre_box(size: int, config: dict[str, Any], side: int | None = None) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of a centred square: ``side``, else the model's trained centre hole, else half the size."""
+    if side is None:
+        side = int(config.get("hole_size", size // 2)) if config.get("hole") == "center" else size // 2
+    if not 0 < side < size:
+        raise ValueError(f"a centre hole must be from 1 to {size - 1} px in a {size}-px image, got {side}")
+    start = (size - side) // 2
+    return (start, start, side, side)
+
+
+def box_array(box: tuple[int, int, int, int], n: int, size: int) -> np.ndarray:
+    """(n, 1, size, size) float32 with the rectangle ``box = (x, y, w, h)`` missing."""
+    x, y, w, h = box
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > size or y + h > size:
+        raise ValueError(f"hole {box} (x, y, width, height) must lie inside the {size}x{size} image")
+    mask = np.zeros((n, 1, size, size), np.float32)
+    mask[:, :, y : y + h, x : x + w] = 1
+    return mask
+
+
+def hole_array(hole: str | None, n: int, size: int, config: dict[str, Any]) -> np.ndarray:
+    """Masks from a hole description: None or ``center`` (the trained centre hole), ``center:K`` (a K-px square)
+    or ``X,Y,W,H`` in pixels."""
+    text = (hole or "center").strip().lower().replace(" ", "")
+    if text in ("center", "centre"):
+        return box_array(centre_box(size, config), n, size)
+    if text.startswith(("center:", "centre:")) and text.split(":", 1)[1].isdigit():
+        return box_array(centre_box(size, config, int(text.split(":", 1)[1])), n, size)
+    parts = text.split(",")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"hole {hole!r}: use 'center', 'center:K' or 'X,Y,W,H' (pixels)")
+    return box_array(tuple(int(p) for p in parts), n, size)  # type: ignore[arg-type]
+
+
+def mask_array(mask: Any, n: int, size: int, config: dict[str, Any], architecture: str = "model") -> np.ndarray:
+    """Masks for ``n`` images from arrays ``(N, 1, H, W)``, ``(N, H, W)``, ``(N, H, W, 1)`` or one ``(H, W)``
+    (uint8: >= 128 is hole; numbers: > 0.5); None: the centre hole of a centre-trained model, else an error."""
+    if mask is None:
+        if config.get("hole") != "center":
+            raise ValueError(f"{architecture!r} fills holes anywhere: pass mask= ((N, 1, {size}, {size}))")
+        return box_array(centre_box(size, config), n, size)
+    array = np.asarray(mask)
+    array = array >= 128 if array.dtype == np.uint8 else array.astype(np.float32) > 0.5
+    if array.ndim == 4 and array.shape[-1] == 1 and array.shape[1] != 1:  # pictures: (N, H, W, 1)
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim != 4 or array.shape[1:] != (1, size, size) or array.shape[0] not in (1, n):
+        raise ValueError(
+            f"masks must be (N, 1, {size}, {size}) or one ({size}, {size}) mask for {n} image(s), 1 where "
+            f"pixels are missing; got shape {np.shape(mask)}"
+        )
+    return np.ascontiguousarray(np.broadcast_to(array, (n, 1, size, size)), dtype=np.float32)
+
+
+# -- torch -------------------------------------------------------------------------------------------------------
+
+
 def center_mask(n: int, size: int, hole: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """(n, 1, size, size): a ``hole`` x ``hole`` square in the middle (Pathak et al. 2016's "central region")."""
-    if not 0 < hole < size:
-        raise ValueError(f"a centre hole must be from 1 to {size - 1} px in a {size}-px image, got {hole}")
-    mask = torch.zeros(n, 1, size, size, device=device)
-    start = (size - hole) // 2
-    mask[:, :, start : start + hole, start : start + hole] = 1
-    return mask
+    import torch
+
+    return torch.from_numpy(box_array(centre_box(size, {}, hole), n, size)).to(device)
 
 
 def box_mask(n: int, size: int, box: tuple[int, int, int, int], device: torch.device | str = "cpu") -> torch.Tensor:
     """(n, 1, size, size) with the rectangle ``box = (x, y, width, height)`` missing."""
-    x, y, w, h = box
-    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > size or y + h > size:
-        raise ValueError(f"hole {box} (x, y, width, height) must lie inside the {size}x{size} image")
-    mask = torch.zeros(n, 1, size, size, device=device)
-    mask[:, :, y : y + h, x : x + w] = 1
-    return mask
+    import torch
+
+    return torch.from_numpy(box_array(box, n, size)).to(device)
 
 
 def random_masks(
@@ -49,6 +109,8 @@ def random_masks(
     """(n, 1, size, size): one random rectangle per image, each side from ``min_fraction`` to ``max_fraction`` of
     the image, anywhere inside it (Pathak et al. 2016's "random block" masks). Draws from ``generator`` (or
     torch's global generator, which a training run seeds and checkpoints)."""
+    import torch
+
     lo, hi = max(1, round(size * min_fraction)), max(1, round(size * max_fraction))
     sides = torch.randint(lo, hi + 1, (2, n), generator=generator)
     corner = (torch.rand(2, n, generator=generator) * (size - sides + 1)).long()
@@ -60,15 +122,10 @@ def random_masks(
 
 def parse_hole(text: str, size: int) -> torch.Tensor:
     """A CLI hole: ``center`` (half the side, Pathak's), ``center:K`` (a K-px square) or ``X,Y,W,H`` -> (1, 1,
-    size, size)."""
-    text = text.strip().lower()
-    if text in ("center", "centre"):
-        return center_mask(1, size, size // 2)
-    if m := re.fullmatch(r"cent(?:er|re):(\d+)", text):
-        return center_mask(1, size, int(m.group(1)))
-    if m := re.fullmatch(r"(\d+),(\d+),(\d+),(\d+)", text.replace(" ", "")):
-        return box_mask(1, size, tuple(int(v) for v in m.groups()))  # type: ignore[arg-type]
-    raise ValueError(f"hole {text!r}: use 'center', 'center:K' (a K-px square) or 'X,Y,W,H' (pixels)")
+    size, size) (``hole_array`` as a tensor)."""
+    import torch
+
+    return torch.from_numpy(hole_array(text, 1, size, {}))
 
 
 def as_masks(masks: Any, n: int, size: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -77,6 +134,8 @@ def as_masks(masks: Any, n: int, size: int, device: torch.device | str = "cpu") 
     Accepts tensors or arrays ``(N, 1, H, W)``, ``(N, H, W)``, ``(H, W)`` (one mask for every image), bool or
     numbers (> 0.5 is hole; uint8 pictures: >= 128), and PIL images (one, or a list; white is hole).
     """
+    import torch
+
     if type(masks).__module__.startswith("PIL.") or (
         isinstance(masks, (list, tuple)) and masks and type(masks[0]).__module__.startswith("PIL.")
     ):
