@@ -131,10 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     import torch.nn.functional as F
 
-    from ganzoo.fileio import sha256_file
     from ganzoo.hub.cards import render_card
-    from ganzoo.models.folder import save
-    from ganzoo.models.reader import load_folder
+    from ganzoo.model_cards.bundling import bundle_run
     from ganzoo.plugins.paired_tasks import celeba_faces
     from ganzoo.sampling import save_grid
 
@@ -152,13 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     real = faces[pick].float().div(127.5).sub(1)
 
     def bundle(run: str, name: str) -> Any:
-        folder = root / "plugins" / "zoo" / name
-        save(load_folder(args.runs / run), folder, dtype=torch.float16)
-        print(
-            f"{name}: {(folder / 'model.safetensors').stat().st_size / 1e6:.2f} MB, sha256 "
-            f"{sha256_file(folder / 'model.safetensors')}"
-        )
-        return load_folder(folder)
+        return bundle_run(args.runs / run, root, name)
 
     sr = bundle("sr-x4-l1", SR)
     small = sr.config.degrade(real)["images"]

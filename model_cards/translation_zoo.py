@@ -134,10 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     """Build both bundles, cards and pictures."""
     import torch
 
-    from ganzoo.fileio import sha256_file
     from ganzoo.hub.cards import render_card
-    from ganzoo.models.folder import save
-    from ganzoo.models.reader import load_folder
+    from ganzoo.model_cards.bundling import bundle_run
     from ganzoo.plugins.paired_tasks import celeba_colorize, fashion_mnist_unpaired
     from ganzoo.sampling import save_grid
 
@@ -152,13 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     datasets = args.datasets or root.parent / "shared" / "datasets"
 
     def bundle(run: str, name: str) -> Any:
-        folder = root / "plugins" / "zoo" / name
-        save(load_folder(args.runs / run), folder, dtype=torch.float16)
-        print(
-            f"{name}: {(folder / 'model.safetensors').stat().st_size / 1e6:.2f} MB, sha256 "
-            f"{sha256_file(folder / 'model.safetensors')}"
-        )
-        return load_folder(folder)
+        return bundle_run(args.runs / run, root, name)
 
     raw = lambda x: x.float().div(127.5).sub(1)  # noqa: E731  (uint8 -> [-1, 1])
 
