@@ -387,6 +387,11 @@ def test_fid_with_inception_and_the_reference_cache(fid_inception, tmp_path, mon
     assert (stats[0]["cache_hit"], stats[1]["cache_hit"]) == (False, True) and stats[0]["sha256"] == stats[1]["sha256"]
     assert first["protocol"]["extractor"]["weights_sha256"] == fid_inception.sha256
     assert first["protocol"]["reference"]["sha256"] == tensor_sha256(data.data)
+    # the convention is named, and the cache file recorded portably (no absolute local path in eval.json)
+    assert (
+        first["protocol"]["resize_convention"] == "tf1-bilinear" == first["protocol"]["extractor"]["resize_convention"]
+    )
+    assert stats[0]["cache"].startswith("reference-features/") and str(tmp_path) not in json.dumps(first["protocol"])
     if not fid_inception.has_logits:  # fid-helper's copy stops at pool3: the Inception score says what it needs
         with pytest.raises(InceptionWeightsError, match="classifier layer"):
             evaluate(g, data, ["inception-score"], n=4)

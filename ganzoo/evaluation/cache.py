@@ -1,7 +1,10 @@
 """The reference-feature cache: features of real sets on disk, keyed by the data's hash and the extractor.
 
 The cache lives in ``$GANZOO_CACHE`` or ``~/.cache/ganzoo`` (``reference-features/<key>.npy``); the key is the
-sha256 of the reference data's hash (``tensor_sha256``) and the extractor's description (weights, resizing).
+sha256 of the reference data's hash (``tensor_sha256``) and the extractor's description (weights, resizing and its
+convention, e.g. ``tf1-bilinear``), so features computed under another resize convention are never reused.
+The protocol records the file portably: its path inside the cache folder and the features' sha256, never an
+absolute local path.
 """
 
 from __future__ import annotations
@@ -51,6 +54,6 @@ def _cached_features(
             features = extractor.features(samples, label=label)
             with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 np.save(f, features, allow_pickle=False)
-        info["cache"] = str(path)
+        info["cache"] = path.relative_to(folder).as_posix()  # portable: no local absolute path in eval.json
     info["sha256"] = hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
     return features, info

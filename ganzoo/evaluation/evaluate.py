@@ -5,8 +5,10 @@ reference samples from ``data`` (a registered data set, a ``.npz`` file, an imag
 computes what the metrics need (Inception features, raw samples, logits) once for all of them, and returns
 ``{"metrics": {name: {...}}, "protocol": {...}, "figures": {...}}``. The protocol block says exactly how the
 numbers were measured: sample counts, the reference split and its hash, the feature extractor and its weights'
-sha256, the resizing, the seeds. Reference features are cached on disk (``$GANZOO_CACHE`` or
-``~/.cache/ganzoo``), keyed by the reference data's hash, the extractor's weights and the resizing.
+sha256, the resizing and its convention (``tf1-bilinear``: TensorFlow 1's ``resize_bilinear``), the seeds.
+Reference features are cached on disk (``$GANZOO_CACHE`` or ``~/.cache/ganzoo``), keyed by the reference data's
+hash, the extractor's weights and the resizing; the protocol names the cache file portably (its path inside the
+cache folder and the features' sha256).
 
 The metric protocol is in ``protocol``, the extractors in ``extractors``, the cache in ``cache`` and the
 headline numbers for cards and tables in ``summary``.
@@ -350,6 +352,7 @@ def evaluate(
         "reference_stats": stats.get("reference"),
         "extractor": context.extractor or {"name": "none (no metric asked for features)"},
         "resize": context.extractor.get("resize", "none"),
+        "resize_convention": context.extractor.get("resize_convention"),
         "seeds": {"latents": seed, "reference_subset": seed if subset_note else None, "metrics": seed},
         "metrics": names,
         "metric_options": dict(metric_options or {}),
