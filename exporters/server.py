@@ -20,6 +20,32 @@ Routes (``{name}`` is a served model; ``/versions/1`` may be inserted after it, 
   protocol they take a ``mask`` tensor (FP32 ``[n, 1, H, W]``, 1 where pixels are missing);
 - ``GET /`` links them all (with an upload button for translators).
 
+Limits (defaults in brackets; ``create_app`` / ``serve`` arguments and ``ganzoo serve`` options). Every refusal
+is a 4xx with ``{"error": "<what was wrong and what to do>"}``; no client mistake gets a 5xx, and every check runs
+before the work it guards:
+
+- ``max_samples`` [256]: samples (or images) in one request, checked before a latent is drawn (``n=10**9``: 400);
+- ``max_body_bytes`` [32 MiB]: an ``infer`` body, checked against Content-Length first and again after gzip or
+  deflate (``Content-Encoding: gzip|deflate`` is accepted, inflated incrementally: a zip bomb costs at most the
+  limit; other codings: 415), 413 over it; ``max_upload_bytes`` [16 MiB] and ``max_image_pixels`` [4096²] bound
+  ``translate.png`` uploads the same way. JSON tensors cost about 30 bytes of memory per value: send large
+  tensors with the binary extension;
+- ``max_json_depth`` [32]: nesting of the request JSON; it must be UTF-8, without NaN/Infinity;
+- ``body_timeout`` [5 s]: longest stall between two chunks of a body (408); ``request_timeout`` [60 s]: a whole
+  request, queueing and inference included (503 with ``Retry-After``);
+- connections (uvicorn, see ``uvicorn_config``): ``header_timeout`` [5 s] to send a request head (idle and
+  slow-header connections are closed), ``timeout_keep_alive`` [5 s], ``limit_concurrency`` [256] connections
+  plus requests in flight (503 beyond), ``backlog`` [256], ``max_header_bytes`` [16 KiB]. A request with both
+  Content-Length and Transfer-Encoding is refused (400), and the connection of any request refused before its
+  body was read is closed.
+
+Tensors are checked whole: a unique name, a known datatype, data that fits the shape exactly (flat, or nested as
+the shape), numbers only (no booleans or nulls), integers within their datatype's range. Non-finite values:
+NaN, ±Inf and floats beyond FP32's range in inputs are refused with a 400 (the models were never trained on them);
+an output with NaN or ±Inf is refused with a 500 naming the model, never written into JSON (whose replies are
+always valid JSON). Each model's metadata states this in its ``parameters`` (``ganzoo.server.accepts_non_finite``:
+false, ``ganzoo.server.non_finite_outputs``) together with ``max_samples`` and ``max_body_bytes``.
+
 Requests from all clients go through one ``DynamicBatcher`` per model: they are concatenated into one ONNX Runtime
 call (up to ``max_batch_size`` samples, waiting at most ``max_queue_delay`` for company) and each caller gets its
 own slice back. Translators are batched the same way: their images have one fixed shape, so concurrent requests'
@@ -33,10 +59,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import io
+import itertools
 import json
-from collections.abc import AsyncIterator, Sequence
+import math
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +75,7 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -66,6 +96,20 @@ DATATYPE_OF = {np.dtype(v).str: k for k, v in DATATYPES.items()}
 SPEC_DATATYPES = {np.dtype(v).name: k for k, v in DATATYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
 VERSION = "1"
+
+# Limits (module docstring: "Limits"); each is an argument of create_app / uvicorn_config and a serve option
+DEFAULT_MAX_BODY_BYTES = 32 << 20  # an infer body, before and after gzip/deflate
+DEFAULT_MAX_JSON_DEPTH = 32  # a request is nested about 8 deep; Python's parser gives up near 1000
+DEFAULT_REQUEST_TIMEOUT = 60.0  # seconds for a whole request, queueing and inference included -> 503
+DEFAULT_BODY_TIMEOUT = 5.0  # seconds a request body may stall between two chunks -> 408
+DEFAULT_HEADER_TIMEOUT = 5.0  # seconds a connection may take to send a request head -> closed
+DEFAULT_KEEP_ALIVE = 5.0  # seconds an idle kept-alive connection stays open (uvicorn's default)
+DEFAULT_LIMIT_CONCURRENCY = 256  # connections + requests in flight before uvicorn answers 503
+DEFAULT_BACKLOG = 256  # connections the OS queues before accepting
+DEFAULT_MAX_HEADER_BYTES = 16 << 10  # a request head (h11's incomplete-event limit) -> 400
+# bodies and replies over these sizes are parsed / encoded on a worker thread, off the event loop
+OFFLOAD_BYTES = 256 << 10
+OFFLOAD_VALUES = 1 << 16
 
 
 def datatype(array: np.ndarray) -> str:
@@ -180,76 +224,318 @@ class DynamicBatcher:
 
 # -- protocol helpers ---------------------------------------------------------------------------------------
 
+#: most dimensions a tensor may declare (the models take at most 4; a bound keeps error messages short)
+MAX_DIMS = 8
+#: seeds are drawn with numpy's ``default_rng``; the bound keeps them in an INT64, as clients store them
+SEED_LIMIT = 2**63
+#: Python types a JSON tensor's elements may have, per datatype family (bool is not a number here)
+_NUMBER_TYPES = {"f": (int, float), "i": (int,), "u": (int,)}
 
-def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any], bytes]:
-    """Split a request into its JSON header and the binary tail (empty for pure-JSON requests)."""
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words, for error messages (never the value itself, which may be huge)."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` clipped to ``limit`` characters: error messages echo what was sent, never all of it."""
+    if isinstance(value, (list, dict)) and len(value) > 8:
+        return f"{_kind(value)} of {len(value)} items"
     try:
-        if header_length is not None:
+        text = repr(value)
+    except RecursionError:  # a deeply nested value: describe it instead of printing it
+        return _kind(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parameters(owner: dict[str, Any], where: str) -> dict[str, Any]:
+    """``owner["parameters"]`` (``{}`` when absent or null), refused unless it is a JSON object."""
+    value = owner.get("parameters")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InferenceError(f"{where}: 'parameters' must be a JSON object, got {_kind(value)}")
+    return value
+
+
+def _flag(params: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    """A boolean parameter such as ``binary_data_output``; ``"false"`` and ``0`` are refused, not read as true."""
+    value = params.get(key, default)
+    if not isinstance(value, bool):
+        raise InferenceError(f"{where}: parameter {key!r} must be true or false, got {_short(value)}")
+    return value
+
+
+def check_json_depth(value: Any, limit: int) -> None:
+    """Refuse JSON nested deeper than ``limit`` (iteratively: a deep value must not recurse here either)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise InferenceError(f"the request JSON is nested deeper than {limit} levels, the most this server reads")
+        children = item.values() if isinstance(item, dict) else item
+        if not set(map(type, children)).isdisjoint((list, dict)):  # fast for the long flat lists of tensor data
+            stack.extend((c, depth + 1) for c in children if isinstance(c, (list, dict)))
+
+
+def _refuse_constant(name: str) -> None:
+    """``json.loads``'s ``parse_constant`` hook: NaN and Infinity are not JSON, and not tensor values here."""
+    raise ValueError(f"{name} is not a JSON number (and this server refuses non-finite inputs)")
+
+
+def parse_request(body: bytes, header_length: str | None, *, max_depth: int = 32) -> tuple[dict[str, Any], bytes]:
+    """Split a request into its JSON header and the binary tail (empty for pure-JSON requests), and check the
+    header's structure: an object with an ``inputs`` list, optional ``outputs`` list, ``parameters`` object and
+    ``id`` string, nested at most ``max_depth`` levels. Raises ``InferenceError`` (400) for anything else."""
+    if header_length is not None:
+        try:
             n = int(header_length)
-            if not 0 < n <= len(body):
-                raise ValueError(f"{HEADER_LENGTH} {n} outside the body's {len(body)} bytes")
-            head, tail = body[:n], body[n:]
-        else:
-            head, tail = body, b""
-        request = json.loads(head)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InferenceError(f"malformed request: {exc}") from exc
-    if not isinstance(request, dict) or not isinstance(request.get("inputs", []), list):
-        raise InferenceError("malformed request: expected a JSON object with an 'inputs' list")
+        except ValueError:
+            raise InferenceError(f"{HEADER_LENGTH} must be an integer, got {_short(header_length)}") from None
+        if not 0 < n <= len(body):
+            raise InferenceError(f"malformed request: {HEADER_LENGTH} {n} outside the body's {len(body)} bytes")
+        head, tail = body[:n], body[n:]
+    else:
+        head, tail = body, b""
+    try:
+        text = head.decode("utf-8")  # the protocol's JSON is UTF-8; json.loads(bytes) would also guess UTF-16/32
+    except UnicodeDecodeError as exc:
+        raise InferenceError(f"malformed request: the JSON is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        request = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InferenceError(f"the request JSON is nested deeper than {max_depth} levels") from None
+    except ValueError as exc:  # JSONDecodeError, an integer of over 4300 digits, NaN/Infinity
+        raise InferenceError(f"malformed request: {_short(str(exc), 200)}") from None
+    if not isinstance(request, dict):
+        raise InferenceError(f"malformed request: expected a JSON object with an 'inputs' list, got {_kind(request)}")
+    check_json_depth(request, max_depth)
+    if not isinstance(request.get("inputs", []), list):
+        raise InferenceError(f"malformed request: 'inputs' must be a list, got {_kind(request['inputs'])}")
+    _parameters(request, "the request")
+    if "id" in request and not isinstance(request["id"], str):
+        raise InferenceError(f"'id' must be a string, got {_kind(request['id'])}")
+    outputs = request.get("outputs")
+    if outputs is not None:
+        if not isinstance(outputs, list):
+            raise InferenceError(f"'outputs' must be a list of {{'name': ...}} objects, got {_kind(outputs)}")
+        for i, spec in enumerate(outputs):
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise InferenceError(f"outputs[{i}] must be an object with a string 'name', got {_short(spec)}")
+            _parameters(spec, f"output {spec['name']!r}")
     return request, tail
 
 
-def decode_inputs(request: dict[str, Any], tail: bytes) -> dict[str, np.ndarray]:
-    """The request's input tensors as numpy arrays, from JSON ``data`` or from the binary tail."""
-    tensors, offset = {}, 0
-    for spec in request.get("inputs", []):
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise InferenceError("each input needs a 'name', 'shape', 'datatype' and 'data'")
-        name, shape, dtype_name = spec["name"], spec.get("shape"), spec.get("datatype")
-        if dtype_name not in DATATYPES:
-            raise InferenceError(f"input {name!r}: unsupported datatype {dtype_name!r}; use one of {list(DATATYPES)}")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-            raise InferenceError(f"input {name!r}: 'shape' must be a list of non-negative integers, got {shape!r}")
-        dtype = np.dtype(DATATYPES[dtype_name]).newbyteorder("<")
-        size = (spec.get("parameters") or {}).get("binary_data_size")
-        try:
-            if size is not None:
-                if offset + size > len(tail):
-                    raise InferenceError(f"input {name!r}: binary_data_size {size} runs past the request body")
-                array = np.frombuffer(tail, dtype=dtype, count=size // dtype.itemsize, offset=offset)
-                offset += size
-            elif "data" in spec:
-                array = np.asarray(spec["data"], dtype=dtype)
-            else:
-                raise InferenceError(f"input {name!r} has neither 'data' nor a binary_data_size parameter")
-            tensors[name] = array.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
-        except (ValueError, TypeError) as exc:
-            raise InferenceError(f"input {name!r}: data does not fit shape {shape} of {dtype_name} ({exc})") from exc
+def _input_header(spec: Any, index: int) -> tuple[str, str, list[int], dict[str, Any]]:
+    """One input's ``name``, ``datatype``, ``shape`` and ``parameters``, each checked."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise InferenceError(f"inputs[{index}] must be an object with a string 'name', 'shape', 'datatype', 'data'")
+    name, shape, dtype_name = spec["name"], spec.get("shape"), spec.get("datatype")
+    if not isinstance(dtype_name, str) or dtype_name not in DATATYPES:
+        raise InferenceError(f"input {name!r}: unsupported datatype {_short(dtype_name)}; use one of {list(DATATYPES)}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_DIMS
+        or not all(type(d) is int and d >= 0 for d in shape)  # type(): True is an int to isinstance
+    ):
+        raise InferenceError(
+            f"input {name!r}: 'shape' must be a list of at most {MAX_DIMS} non-negative integers, got {_short(shape)}"
+        )
+    return name, dtype_name, shape, _parameters(spec, f"input {name!r}")
+
+
+def _json_tensor(name: str, data: Any, shape: list[int], dtype_name: str) -> np.ndarray:
+    """A tensor from JSON ``data``: flat (row-major) or nested exactly as ``shape``; every element a number of
+    the datatype's kind and range. Checked before numpy sees it, because numpy would quietly turn ``true`` into
+    1.0, ``1e39`` into inf, ``-1`` into 255 for UINT8, and wrap an integer of 5,000 digits into an error."""
+    dtype = np.dtype(DATATYPES[dtype_name])
+    where = f"input {name!r}"
+    if not isinstance(data, list):
+        raise InferenceError(f"{where}: 'data' must be a list of numbers, got {_kind(data)}")
+    flat, nested = data, [len(data)]
+    while flat and type(flat[0]) is list:  # nested lists: one level at a time, each level a list of equal lists
+        if set(map(type, flat)) != {list} or len(set(map(len, flat))) != 1:
+            raise InferenceError(f"{where}: nested 'data' is ragged or mixes lists and numbers")
+        nested.append(len(flat[0]))
+        flat = list(itertools.chain.from_iterable(flat))
+    if len(nested) > 1 and nested != shape:
+        raise InferenceError(f"{where}: nested 'data' has shape {nested} but 'shape' says {shape}")
+    if len(flat) != math.prod(shape):
+        raise InferenceError(
+            f"{where}: data does not fit shape {shape} of {dtype_name}: {len(flat)} values for {math.prod(shape)}"
+        )
+    allowed = _NUMBER_TYPES[dtype.kind]
+    wrong = {t for t in set(map(type, flat)) if t not in allowed}
+    if wrong:
+        kinds = ", ".join(sorted(_kind(t()) for t in wrong))
+        what = "integers" if dtype.kind in "iu" else "numbers"
+        raise InferenceError(f"{where}: {dtype_name} 'data' must hold {what} only; it holds {kinds}")
+    if flat:
+        info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+        low, high = min(flat), max(flat)
+        if low < info.min or high > info.max:
+            bad = low if low < info.min else high
+            raise InferenceError(
+                f"{where}: {_short(bad)} is outside {dtype_name}'s range [{info.min:.4g}, {info.max:.4g}]"
+                + (" (non-finite values are refused)" if dtype.kind == "f" else "")
+            )
+    return np.array(flat, dtype=dtype).reshape(shape)
+
+
+def decode_inputs(request: dict[str, Any], tail: bytes, *, max_samples: int | None = None) -> dict[str, np.ndarray]:
+    """The request's input tensors as numpy arrays, from JSON ``data`` or from the binary tail.
+
+    Every input is checked before its data is converted: unique name, known datatype, a shape whose batch axis is
+    at most ``max_samples``, data that fits the shape exactly; float tensors must be finite (NaN and ±Inf are
+    refused with a 400: the models were never trained on them, and they would come back as NaN images).
+    """
+    tensors: dict[str, np.ndarray] = {}
+    offset = 0
+    for index, spec in enumerate(request.get("inputs", [])):
+        name, dtype_name, shape, params = _input_header(spec, index)
+        if name in tensors:
+            raise InferenceError(f"two inputs are named {name!r}: send each input once")
+        if max_samples is not None and shape and shape[0] > max_samples:
+            raise InferenceError(
+                f"input {name!r}: {shape[0]} samples requested; this server allows at most {max_samples} per request"
+            )
+        dtype = np.dtype(DATATYPES[dtype_name])
+        size = params.get("binary_data_size")
+        if size is not None:
+            expected = math.prod(shape) * dtype.itemsize
+            if type(size) is not int or size < 0:
+                raise InferenceError(f"input {name!r}: binary_data_size must be a byte count, got {_short(size)}")
+            if offset + size > len(tail):
+                raise InferenceError(f"input {name!r}: binary_data_size {size} runs past the request body")
+            if size != expected:
+                raise InferenceError(
+                    f"input {name!r}: binary_data_size {size} does not match shape {shape} of {dtype_name} "
+                    f"({expected} bytes)"
+                )
+            little = dtype.newbyteorder("<")
+            array = np.frombuffer(tail, little, count=math.prod(shape), offset=offset).reshape(shape)
+            array = array.astype(dtype, copy=False)
+            offset += size
+        elif "data" in spec:
+            array = _json_tensor(name, spec["data"], shape, dtype_name)
+        else:
+            raise InferenceError(f"input {name!r} has neither 'data' nor a binary_data_size parameter")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise InferenceError(f"input {name!r} holds NaN or infinite values; this server refuses non-finite inputs")
+        tensors[name] = array
+    if offset != len(tail):
+        raise InferenceError(
+            f"the request has {len(tail) - offset} bytes of binary data after the inputs' binary_data_size: "
+            f"check {HEADER_LENGTH} and each input's binary_data_size"
+        )
     return tensors
 
 
 def encode_response(model: str, request: dict[str, Any], name: str, array: np.ndarray) -> tuple[bytes, dict[str, str]]:
-    """The response body and headers: JSON data, or binary when the client asked for it (as tritonclient does)."""
+    """The response body and headers: JSON data, or binary when the client asked for it (as tritonclient does).
+
+    A float output with NaN or ±Inf is refused with a 500 (the model, not the client, is at fault), in JSON and in
+    binary alike: JSON has no such numbers, and a reply should not depend on the encoding asked for.
+    """
     wanted = request.get("outputs")
-    params = request.get("parameters") or {}
-    binary = bool(params.get("binary_data_output", False))
+    binary = _flag(_parameters(request, "the request"), "binary_data_output", False, "the request")
     if isinstance(wanted, list) and wanted:
-        names = [o.get("name") for o in wanted if isinstance(o, dict)]
+        names = [o["name"] for o in wanted]
         if name not in names:
-            raise InferenceError(f"model {model!r} has one output, {name!r}; requested {names}")
-        spec = next(o for o in wanted if o.get("name") == name)
-        binary = bool((spec.get("parameters") or {}).get("binary_data", binary))
+            raise InferenceError(f"model {model!r} has one output, {name!r}; requested {_short(names)}")
+        spec = next(o for o in wanted if o["name"] == name)
+        binary = _flag(_parameters(spec, f"output {name!r}"), "binary_data", binary, f"output {name!r}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise InferenceError(
+            f"model {model!r} produced non-finite values (NaN or Inf) for these inputs; the server does not send "
+            "them (see the model metadata's ganzoo.server.non_finite_outputs)",
+            500,
+        )
     output: dict[str, Any] = {"name": name, "datatype": datatype(array), "shape": list(array.shape)}
     response: dict[str, Any] = {"model_name": model, "model_version": VERSION, "outputs": [output]}
     if "id" in request:
         response["id"] = request["id"]
     if not binary:
         output["data"] = array.ravel().tolist()
-        return json.dumps(response).encode(), {"content-type": "application/json"}
+        return json.dumps(response, allow_nan=False).encode(), {"content-type": "application/json"}
     raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
     output["parameters"] = {"binary_data_size": len(raw)}
-    head = json.dumps(response).encode()
+    head = json.dumps(response, allow_nan=False).encode()
     return head + raw, {"content-type": "application/octet-stream", HEADER_LENGTH: str(len(head))}
+
+
+# -- request bodies -----------------------------------------------------------------------------------------
+
+#: Content-Encoding -> zlib wbits (gzip: 16 + 15; deflate: the zlib format that HTTP and tritonclient mean)
+ENCODINGS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+
+
+def content_encoding(request: Request) -> str:
+    """The request's single content coding (``identity`` if none); 415 for one this server cannot undo."""
+    codings = [c.strip().lower() for c in request.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 1 or (codings and codings[0] not in ENCODINGS):
+        raise InferenceError(
+            f"Content-Encoding {_short(request.headers['content-encoding'])} is not supported; "
+            "send the body uncompressed, or with gzip or deflate",
+            415,
+        )
+    return codings[0] if codings else "identity"
+
+
+def decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo ``gzip`` or ``deflate``, refusing (413) output over ``limit`` bytes without ever inflating more than
+    ``limit + 1`` bytes: a zip bomb costs at most the limit in memory."""
+    wbits = ENCODINGS[encoding]
+    if encoding == "deflate" and (len(body) < 2 or (body[0] & 0x0F != 8) or int.from_bytes(body[:2], "big") % 31):
+        wbits = -15  # raw deflate without the zlib header, as some clients send "deflate"
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InferenceError(f"the {encoding} request body cannot be decompressed: {exc}") from None
+    if len(out) > limit:
+        raise InferenceError(f"the request body inflates to over {limit} bytes, the most this server accepts", 413)
+    if not inflater.eof or inflater.unused_data:
+        raise InferenceError(f"the {encoding} request body is truncated or has trailing bytes")
+    return out
+
+
+async def read_body(request: Request, limit: int, idle_timeout: float) -> bytes:
+    """The request body, read with bounds: 400 for both Content-Length and Transfer-Encoding (a smuggling
+    pattern), 413 over ``limit`` bytes (compressed or not; checked against Content-Length before reading), 408
+    when no bytes arrive for ``idle_timeout`` seconds, 415 for an unknown Content-Encoding. gzip and deflate
+    bodies are inflated, up to ``limit`` bytes."""
+    headers = request.headers
+    if "content-length" in headers and "transfer-encoding" in headers:
+        raise InferenceError("the request has both Content-Length and Transfer-Encoding; send one of them")
+    encoding = content_encoding(request)
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InferenceError(f"the request body is {int(declared)} bytes; this server accepts at most {limit}", 413)
+    chunks, size = [], 0
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), idle_timeout)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise InferenceError(
+                f"no bytes of the request body arrived for {idle_timeout:g} s: send the whole body at once", 408
+            ) from None
+        except ClientDisconnect:
+            raise InferenceError("the client closed the connection before sending the whole body") from None
+        size += len(chunk)
+        if size > limit:
+            raise InferenceError(f"the request body is over {limit} bytes, the most this server accepts", 413)
+        chunks.append(chunk)
+    request.state.body_read = True  # the connection may be reused: see on_error
+    body = b"".join(chunks)
+    if encoding != "identity":
+        body = await run_in_threadpool(decompress, body, encoding, limit)
+    return body
 
 
 # -- the app ------------------------------------------------------------------------------------------------
@@ -262,6 +548,8 @@ class ServedModel:
     name: str
     model: OnnxModel
     batcher: DynamicBatcher
+    #: what the server adds to the model's metadata ``parameters`` (its limits and NaN policy)
+    server_parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def generator(self) -> OnnxModel:
@@ -287,7 +575,7 @@ class ServedModel:
             "platform": "onnxruntime_onnx",
             "inputs": inputs,
             "outputs": [{"name": m.output_name, "datatype": out_type, "shape": [-1, *m.graph_output_shape]}],
-            "parameters": {k: v for k, v in m.metadata.items() if k.startswith("ganzoo.")},
+            "parameters": {k: v for k, v in m.metadata.items() if k.startswith("ganzoo.")} | self.server_parameters,
         }
 
 
@@ -302,19 +590,38 @@ def create_app(
     max_samples: int = 256,
     max_upload_bytes: int = 16 << 20,
     max_image_pixels: int = 4096 * 4096,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> Starlette:
     """The ASGI app serving ``models`` (name -> ``OnnxGenerator`` or ``OnnxTranslator``, e.g. from
-    ``open_model``); run it with uvicorn (``ganzoo serve`` does).
+    ``open_model``); run it with uvicorn (``ganzoo serve`` does, through ``uvicorn_config``).
 
-    ``max_samples`` bounds one request's batch (samples or images); ``max_upload_bytes`` and ``max_image_pixels``
-    bound an image uploaded to ``translate.png`` (larger ones get a 413).
+    ``max_samples`` bounds one request's batch (samples or images), checked before any latent is drawn or tensor
+    converted; ``max_upload_bytes`` and ``max_image_pixels`` bound an image uploaded to ``translate.png`` and
+    ``max_body_bytes`` an ``infer`` body, before and after gzip/deflate (larger ones get a 413);
+    ``max_json_depth`` bounds the request JSON's nesting; ``body_timeout`` is how long a body may stall between
+    two chunks (408); ``request_timeout`` bounds a whole request, queueing and inference included (503).
     """
     if not models:
         raise ValueError("serve at least one model")
     if max_batch_size < 1 or max_samples < 1 or max_queue_delay < 0:
         raise ValueError("max_batch_size and max_samples must be positive and max_queue_delay non-negative")
+    if min(max_upload_bytes, max_body_bytes, max_image_pixels, max_json_depth) < 1:
+        raise ValueError("max_upload_bytes, max_body_bytes, max_image_pixels and max_json_depth must be positive")
+    if request_timeout <= 0 or body_timeout <= 0:
+        raise ValueError("request_timeout and body_timeout must be positive (seconds)")
+    limits = {
+        "ganzoo.server.max_samples": max_samples,
+        "ganzoo.server.max_body_bytes": max_body_bytes,
+        "ganzoo.server.accepts_non_finite": False,
+        "ganzoo.server.non_finite_inputs": "refused with 400",
+        "ganzoo.server.non_finite_outputs": "refused with 500",
+    }
     served = {
-        name: ServedModel(name, g, DynamicBatcher(g, max_batch_size, max_queue_delay)) for name, g in models.items()
+        name: ServedModel(name, g, DynamicBatcher(g, max_batch_size, max_queue_delay), limits)
+        for name, g in models.items()
     }
 
     def model_of(request: Request) -> ServedModel:
@@ -360,15 +667,25 @@ def create_app(
         model = model_of(request)
         return JSONResponse({"name": model.name, "ready": True, "providers": model.model.providers})
 
+    def decode(raw: bytes, header_length: str | None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        body, tail = parse_request(raw, header_length, max_depth=max_json_depth)
+        return body, decode_inputs(body, tail, max_samples=max_samples)
+
     async def infer(request: Request) -> Response:
         model = model_of(request)
-        body, tail = parse_request(await request.body(), request.headers.get(HEADER_LENGTH))
-        tensors = decode_inputs(body, tail)
+        raw = await read_body(request, max_body_bytes, body_timeout)
+        header_length = request.headers.get(HEADER_LENGTH)
+        # large bodies are parsed off the event loop, so one big JSON request does not stall the others
+        if len(raw) > OFFLOAD_BYTES:
+            body, tensors = await run_in_threadpool(decode, raw, header_length)
+        else:
+            body, tensors = decode(raw, header_length)
         if isinstance(model.model, OnnxTranslator):
             out = await translate_tensors(model, tensors)
         else:
             out = await generate_tensors(model, tensors, body)
-        payload, headers = encode_response(model.name, body, model.model.output_name, out)
+        encode = functools.partial(encode_response, model.name, body, model.model.output_name, out)
+        payload, headers = await run_in_threadpool(encode) if out.size > OFFLOAD_VALUES else encode()
         return Response(payload, headers=headers)
 
     async def generate_tensors(model: ServedModel, tensors: dict[str, np.ndarray], body: dict) -> np.ndarray:
@@ -377,9 +694,9 @@ def create_app(
         expected = set(g.inputs)
         if set(tensors) != expected:
             # ganzoo extension: no inputs at all, but parameters {"n": ..., "seed": ...} draw the latents here
-            params = body.get("parameters") or {}
+            params = _parameters(body, "the request")
             if not tensors and "n" in params and "labels" not in expected:
-                tensors = {"z": _seeded(g, params)}
+                tensors = {"z": _seeded(g, params, max_samples)}
                 tensors.update(_seeded_codes(g, len(tensors["z"]), params))
             else:
                 raise InferenceError(f"model {model.name!r} takes inputs {sorted(expected)}; got {sorted(tensors)}")
@@ -457,7 +774,7 @@ def create_app(
             )
         if not model.model.is_image:
             raise InferenceError(f"model {name!r} does not make images", 400)
-        z = _seeded(model.model, dict(request.query_params))
+        z = _seeded(model.model, dict(request.query_params), max_samples)
         labels = None
         if "labels" in model.model.inputs:  # class-conditional: ?label=K, or one class after another
             spec = model.model.label_spec
@@ -466,7 +783,7 @@ def create_app(
                 label = request.query_params.get("label")
                 labels = np.full(len(z), int(label)) if label else np.arange(len(z)) % (high + 1)
                 labels = model.model.check_labels(labels, len(z))
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:  # OverflowError: a label beyond INT64
                 raise InferenceError(f"label: {exc}") from exc
         out = await generate(model, z, labels, _seeded_codes(model.model, len(z), dict(request.query_params)))
         images = out if model.model.uint8_output else to_uint8_nhwc(out)
@@ -489,7 +806,11 @@ def create_app(
                 "curl --data-binary @in.png -H 'content-type: image/png' URL",
                 415,
             )
-        body = await read_limited(request, max_upload_bytes)
+        body = await read_body(request, max_upload_bytes, body_timeout)
+        if not body:
+            raise InferenceError(
+                "the request body is empty: POST the PNG or JPEG file itself (curl --data-binary @in.png)"
+            )
         c, h, w = t.input_shape
         resize = request.query_params.get("resize", "").lower() in ("1", "true", "yes")
         array = await run_in_threadpool(decode_image, body, (w, h), c, resize, max_image_pixels)
@@ -526,10 +847,34 @@ def create_app(
 
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, InferenceError):
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        if isinstance(exc, HTTPException):
-            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+            response = JSONResponse({"error": str(exc)}, status_code=exc.status)
+        elif isinstance(exc, HTTPException):
+            response = JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        else:
+            response = JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+        if request.method == "POST" and not getattr(request.state, "body_read", False):
+            # refused before its body was read (413, 415, a stalled body): the rest of that body would be read as
+            # the next request, so the connection cannot be reused
+            response.headers["connection"] = "close"
+        if response.status_code == 503:
+            response.headers["retry-after"] = "1"
+        return response
+
+    def timed(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """``handler`` bounded by ``request_timeout`` (a 503 after it), queueing and inference included."""
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await asyncio.wait_for(handler(request), request_timeout)
+            except TimeoutError:
+                raise InferenceError(
+                    f"the request did not finish within {request_timeout:g} s (the server's request timeout): "
+                    "the server is busy; retry later or ask for fewer samples",
+                    503,
+                ) from None
+
+        return endpoint
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -544,8 +889,8 @@ def create_app(
         model_routes += [
             Route(prefix, model_metadata),
             Route(prefix + "/ready", model_ready),
-            Route(prefix + "/infer", infer, methods=["POST"]),
-            Route(prefix + "/translate.png", translate_png, methods=["POST"]),
+            Route(prefix + "/infer", timed(infer), methods=["POST"]),
+            Route(prefix + "/translate.png", timed(translate_png), methods=["POST"]),
         ]
     routes = [
         Route("/", index),
@@ -553,7 +898,7 @@ def create_app(
         Route("/v2/health/live", live),
         Route("/v2/health/ready", ready),
         *model_routes,
-        Route("/sample/{name}.png", sample_png),
+        Route("/sample/{name}.png", timed(sample_png)),
     ]
     app = Starlette(
         routes=routes,
@@ -562,23 +907,6 @@ def create_app(
     )
     app.state.models = served
     return app
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) one over ``limit`` bytes before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise InferenceError(f"the upload is {int(declared)} bytes; this server accepts at most {limit}", 413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InferenceError(f"the upload is over {limit} bytes, the most this server accepts", 413)
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body:
-        raise InferenceError("the request body is empty: POST the PNG or JPEG file itself (curl --data-binary @in.png)")
-    return body
 
 
 def decode_image(body: bytes, size: tuple[int, int], channels: int, resize: bool, max_pixels: int) -> np.ndarray:
@@ -624,27 +952,129 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _integer(params: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
+    """The integer parameter ``key`` (a query-string string or a JSON integer), checked to lie in [low, high)
+    before anything is computed from it; ``default`` when absent or empty."""
+    value = params.get(key)
+    if value is None or value == "":
+        return default
+    text = value.strip() if isinstance(value, str) else None
+    if type(value) is not int and not (text and len(text) <= 24 and text.lstrip("+-").isdigit()):
+        raise InferenceError(f"'n' and 'seed' must be integers, got {key}={_short(value)}")
+    number = int(value)
+    if not low <= number < high:
+        raise InferenceError(f"'{key}' must be an integer in [{low}, {high - 1}], got {number}")
+    return number
+
+
 def _seeded_codes(generator: OnnxGenerator, n: int, params: dict[str, Any]) -> dict[str, np.ndarray]:
     """InfoGAN-style codes for a seeded request: drawn from the seed as ``Generator.sample`` draws them."""
-    try:
-        seed = None if params.get("seed") in (None, "") else int(params["seed"])
-    except (TypeError, ValueError) as exc:
-        raise InferenceError(f"'seed' must be an integer ({exc})") from exc
-    return draw_codes(generator.input_specs, n, seed)
+    return draw_codes(generator.input_specs, n, _integer(params, "seed", None, 0, SEED_LIMIT))
 
 
-def _seeded(generator: OnnxGenerator, params: dict[str, Any]) -> np.ndarray:
-    """Latents for the ``n``/``seed`` parameters (query string or request parameters)."""
+def _seeded(generator: OnnxGenerator, params: dict[str, Any], max_samples: int) -> np.ndarray:
+    """Latents for the ``n``/``seed`` parameters (query string or request parameters). ``n`` is checked against
+    ``max_samples`` before a single latent is drawn: a request for 10**9 samples costs nothing."""
     from ganzoo.sampling import latents
 
-    try:
-        n = int(params.get("n", 16))
-        seed = None if params.get("seed") in (None, "") else int(params["seed"])
-    except (TypeError, ValueError) as exc:
-        raise InferenceError(f"'n' and 'seed' must be integers ({exc})") from exc
-    if n <= 0:
-        raise InferenceError(f"n must be positive, got {n}")
+    n = _integer(params, "n", 16, 1, max_samples + 1)
+    seed = _integer(params, "seed", None, 0, SEED_LIMIT)
+    assert n is not None
     return latents(n, generator.z_dim, seed)
+
+
+# -- running it ---------------------------------------------------------------------------------------------
+
+
+def guarded_h11_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, closing a connection that has not sent a whole request head ``header_timeout``
+    seconds after it opened or after its last response.
+
+    Why: uvicorn's keep-alive timer starts only after a first response and stops at the first byte of the next
+    request, so a connection that sends nothing, or a header line every few seconds, was held forever (300 idle
+    connections all stayed open, and count against ``limit_concurrency``).
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._arm_head_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_head_timer()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            cycle = self.cycle
+            super().handle_events()
+            if self.cycle is not cycle:  # a whole request head arrived: its handler's own timeouts take over
+                self._stop_head_timer()
+
+        def on_response_complete(self) -> None:
+            self._arm_head_timer()  # before: a pipelined request parsed in there stops it again
+            super().on_response_complete()
+
+        def _arm_head_timer(self) -> None:
+            self._stop_head_timer()
+            self._head_timer = self.loop.call_later(header_timeout, self._head_timed_out)
+
+        def _stop_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return GuardedH11Protocol
+
+
+def uvicorn_config(
+    app: Starlette,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    limit_concurrency: int | None = DEFAULT_LIMIT_CONCURRENCY,
+    backlog: int = DEFAULT_BACKLOG,
+    timeout_keep_alive: float = DEFAULT_KEEP_ALIVE,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+) -> Any:
+    """The ``uvicorn.Config`` that ``serve`` runs ``app`` with: the h11 protocol (whose header size limit uvicorn
+    enforces) with the head timeout of ``guarded_h11_protocol``, and uvicorn's connection limits.
+
+    ``limit_concurrency``: connections plus requests in flight before new requests get a 503 (``None``: no
+    limit); ``backlog``: connections the OS queues before accepting; ``timeout_keep_alive``: how long an idle
+    kept-alive connection stays open; ``header_timeout``: how long a connection may take to send a request head;
+    ``max_header_bytes``: the largest request head (larger: 400).
+    """
+    import uvicorn
+
+    if header_timeout <= 0 or timeout_keep_alive <= 0 or max_header_bytes < 1 or backlog < 1:
+        raise ValueError("header_timeout, timeout_keep_alive, max_header_bytes and backlog must be positive")
+    if limit_concurrency is not None and limit_concurrency < 1:
+        raise ValueError(f"limit_concurrency must be positive or None, got {limit_concurrency}")
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=guarded_h11_protocol(header_timeout),
+        limit_concurrency=limit_concurrency,
+        backlog=backlog,
+        timeout_keep_alive=timeout_keep_alive,  # type: ignore[arg-type]  (uvicorn reads it as seconds, any number)
+        h11_max_incomplete_event_size=max_header_bytes,
+    )
+
+
+#: ``serve`` options that configure uvicorn (the rest go to ``create_app``)
+SERVER_OPTIONS = ("limit_concurrency", "backlog", "timeout_keep_alive", "header_timeout", "max_header_bytes")
 
 
 def serve(
@@ -655,10 +1085,13 @@ def serve(
     log_level: str = "info",
     **options: Any,
 ) -> None:
-    """Run the server with uvicorn until interrupted (``options`` go to ``create_app``)."""
+    """Run the server with uvicorn until interrupted. ``options`` named in ``SERVER_OPTIONS`` go to
+    ``uvicorn_config``, the others to ``create_app`` (see the module docstring for all limits and defaults)."""
     import uvicorn
 
-    uvicorn.run(create_app(models, **options), host=host, port=port, log_level=log_level)
+    server_options = {k: options.pop(k) for k in SERVER_OPTIONS if k in options}
+    app = create_app(models, **options)
+    uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level, **server_options)).run()
 
 
 def model_names(paths: Sequence[str]) -> dict[str, str]:
