@@ -227,6 +227,34 @@ class BatchSampler:
                 state[f"position.{i}"] = torch.tensor(position)
         return state
 
+    def check_state(self, state: dict[str, torch.Tensor]) -> str | None:
+        """What is wrong with a saved ``state_dict`` for this data (``None``: nothing): the RNG state's shape,
+        each stream's permutation (of this data's length, every index once) and position (within the epoch)."""
+        if "permutation" in state:  # format 1: one stream
+            state = {
+                "generator": state.get("generator"),
+                "permutation.0": state["permutation"],
+                "position.0": state.get("position"),
+            }
+        reference = self.generator.get_state()
+        rng = state.get("generator")
+        if rng is None or rng.dtype != reference.dtype or rng.shape != reference.shape:
+            return "has no valid RNG state"
+        if not self.in_memory:
+            return None
+        for i, stream in enumerate(self.streams):
+            size = len(self.dataset.fields[stream[0]])
+            permutation, position = state.get(f"permutation.{i}"), state.get(f"position.{i}")
+            if permutation is None or position is None:
+                return f"has no permutation/position for stream {i}"
+            if permutation.dtype != torch.int64 or permutation.shape != (size,):
+                return f"permutes {list(permutation.shape)} {permutation.dtype} rows, but the data has {size}"
+            if not torch.equal(permutation.sort().values, torch.arange(size)):
+                return f"permutation {i} is not an order of the data's {size} rows (an index out of range or twice)"
+            if position.numel() != 1 or position.is_floating_point() or not 0 <= int(position) <= size:
+                return f"position {position.flatten()[:1].tolist()} is not within the epoch (0 to {size})"
+        return None
+
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore what ``state_dict`` returned (also a format-1 checkpoint's ``permutation``/``position``)."""
         self.generator.set_state(state["generator"])

@@ -20,6 +20,8 @@ import torch
 import ganzoo
 from ganzoo.data import InMemoryData
 from ganzoo.errors import DataError
+from ganzoo.npzfile import NpzArchive
+from ganzoo.pictures import open_picture
 
 NPZ_KEYS = ("images", "x_train", "x", "arr_0")
 #: Fashion-MNIST's ten classes, in label order (Xiao, Rasul and Vollgraf 2017).
@@ -72,15 +74,33 @@ def gaussian_mixture(name: str, n: int = 100_000, seed: int = 0, std: float | No
 # -- image arrays ---------------------------------------------------------------------------------------------
 
 
-def open_npz(path: Path) -> np.lib.npyio.NpzFile:
-    """Open a ``.npz`` archive for reading arrays (never unpickling); use it as a context manager."""
-    try:
-        archive = np.load(path, allow_pickle=False)  # never unpickle: arrays only
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as a .npz archive: {exc}") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{path} holds a single array, not a .npz archive of named arrays (save it with np.savez)")
-    return archive
+def open_npz(path: Path) -> NpzArchive:
+    """Open a ``.npz`` archive for reading arrays (never unpickling; sizes checked before decompressing, see
+    ``ganzoo.npzfile``); use it as a context manager."""
+    return NpzArchive(path)
+
+
+def check_image_header(
+    archive: NpzArchive, key: str, image_size: int | None, channels: int | None, resize: bool
+) -> None:
+    """Refuse an image array from its ``.npy`` header alone, before decompressing it: not uint8, not an image
+    layout, or pictures of another size or channel count than the model's when they may not be resized."""
+    shape, dtype = archive.header(key)
+    source = f"{archive.path}[{key!r}]"
+    if dtype != np.uint8:
+        raise DataError(f"{source} has dtype {dtype}; ganzoo reads uint8 images in [0, 255]")
+    if len(shape) == 3:
+        h, w, c = *shape[1:], 1
+    elif len(shape) == 4 and shape[-1] in (1, 3, 4):
+        h, w, c = shape[1:]
+    elif len(shape) == 4 and shape[1] in (1, 3, 4):
+        c, h, w = shape[1:]
+    else:
+        raise DataError(f"{source} has shape {shape}; expected (N, H, W[, C]) with C in 1, 3, 4")
+    c = min(c, 3)  # alpha is dropped
+    fits = (image_size is None or h == w == image_size) and (channels is None or c == channels)
+    if not fits and not resize:
+        raise _misfit(h, w, c, image_size, channels, source)
 
 
 def nhwc_images(images: np.ndarray, source: str) -> np.ndarray:
@@ -111,11 +131,7 @@ def _fit_images(
     if size_ok and channels_ok:
         return images
     if not resize:
-        raise DataError(
-            f"{source} holds {h}x{w} images with {c} channel(s), but the model needs {image_size or h}x"
-            f"{image_size or w} with {channels or c} channel(s). Pass resize=True (CLI: --resize) to resize and "
-            "convert them on load, or " + _fit_model_hint(h, w, c)
-        )
+        raise _misfit(h, w, c, image_size, channels, source)
     from PIL import Image
 
     mode = "L" if (channels or c) == 1 else "RGB"
@@ -125,6 +141,15 @@ def _fit_images(
         picture = _square(picture).resize((image_size or h, image_size or w), Image.LANCZOS)
         out[i] = np.asarray(picture).reshape(out.shape[1:])
     return out
+
+
+def _misfit(h: int, w: int, c: int, image_size: int | None, channels: int | None, source: str) -> DataError:
+    """The error for images of another size or channel count than the model's, with how to fix it."""
+    return DataError(
+        f"{source} holds {h}x{w} images with {c} channel(s), but the model needs {image_size or h}x"
+        f"{image_size or w} with {channels or c} channel(s). Pass resize=True (CLI: --resize) to resize and "
+        "convert them on load, or " + _fit_model_hint(h, w, c)
+    )
 
 
 def _fit_model_hint(h: int, w: int, c: int) -> str:
@@ -181,10 +206,18 @@ def npz_images(
             key = next((k for k in NPZ_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
         if key not in keys:
             raise DataError(f"{path} has arrays {keys}; choose one with key=... (CLI: --data-key)")
+        check_image_header(archive, key, image_size, channels, resize)
         images = archive[key]
         label_key = {"images": "labels", "x_train": "y_train", "x": "y"}.get(key)
         labels = archive[label_key] if label_key in keys else None
     images = nhwc_images(images, f"{path}[{key!r}]")
+    if labels is not None and (
+        labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any()
+    ):
+        raise DataError(
+            f"{path}[{label_key!r}] has shape {labels.shape} and dtype {labels.dtype}; class labels are "
+            f"{len(images)} non-negative integers, one per image (or leave the array out)"
+        )
     images = _fit_images(images, image_size, channels, resize, f"{path}[{key!r}]")
     return _to_tensor(images, f"{path.name} ({len(images)} images)", labels)
 
@@ -261,9 +294,9 @@ def _read_image(path: Path, image_size: int, mode: str) -> np.ndarray | Exceptio
     from PIL import Image
 
     try:
-        with Image.open(path) as picture:
-            picture = _square(picture.convert(mode)).resize((image_size, image_size), Image.LANCZOS)
-            return np.asarray(picture).reshape(image_size, image_size, -1)
+        picture = open_picture(path, size=image_size)
+        picture = _square(picture.convert(mode)).resize((image_size, image_size), Image.LANCZOS)
+        return np.asarray(picture).reshape(image_size, image_size, -1)
     except Exception as exc:
         return exc
 

@@ -23,6 +23,7 @@ import torch
 import ganzoo
 from ganzoo.data import InMemoryData
 from ganzoo.errors import DataError
+from ganzoo.pictures import open_picture
 from ganzoo.plugins.datasets import _fit_images, _square, decode_all, image_folder, list_files, nhwc_images, open_npz
 
 #: pix2pix and CycleGAN train at 256x256: the size folders are read at when the model does not say.
@@ -124,12 +125,11 @@ def _read_pair(path: Path, image_size: int, modes: tuple[str, str], swap: bool) 
     from PIL import Image
 
     try:
-        with Image.open(path) as picture:
-            picture.load()
-            w, h = picture.size
-            if w % 2:
-                raise ValueError(f"it is {w}x{h}: an A|B pair is two pictures side by side, so its width is even")
-            halves = [picture.crop((0, 0, w // 2, h)), picture.crop((w // 2, 0, w, h))]
+        picture = open_picture(path)
+        w, h = picture.size
+        if w % 2:
+            raise ValueError(f"it is {w}x{h}: an A|B pair is two pictures side by side, so its width is even")
+        halves = [picture.crop((0, 0, w // 2, h)), picture.crop((w // 2, 0, w, h))]
         if swap:
             halves.reverse()
         return tuple(

@@ -122,9 +122,25 @@ def test_resume_refuses_other_settings_and_finished_runs(tmp_path):
     with pytest.raises(ganzoo.GanzooError, match="loss: checkpoint 'non-saturating', now 'hinge'"):
         ganzoo.train("mlp", "ring-8", loss="hinge", steps=4, resume=True, **kw)
     with pytest.raises(ganzoo.GanzooError, match="already at step 2"):
-        ganzoo.train("mlp", "ring-8", steps=2, resume=True, **kw)
+        ganzoo.train("mlp", "ring-8", steps=1, resume=True, **kw)
     with pytest.raises(ganzoo.ModelFileError, match="no checkpoint"):
         ganzoo.train("mlp", "ring-8", steps=2, resume=True, **{**kw, "out_dir": tmp_path / "empty"})
+
+
+def test_resume_of_a_finished_checkpoint_publishes_its_model(tmp_path):
+    """Killed after the last checkpoint and before model.safetensors: a resume with the same steps publishes the
+    model the checkpoint holds (it used to answer "already at step N" forever)."""
+    kw = dict(batch_size=4, progress=False, out_dir=tmp_path, log_every=1, **MLP_TINY)
+    first = ganzoo.train("mlp", "ring-8", steps=3, **kw)
+    (tmp_path / "model.safetensors").unlink()
+    (tmp_path / "config.json").unlink()
+    (tmp_path / ".checkpoint.safetensors.abc123.tmp").write_bytes(b"half-written")  # a kill mid-write left it
+    again = ganzoo.train("mlp", "ring-8", steps=3, resume=True, **kw)
+    assert _equal(_state(first), _state(again))
+    assert _equal(_state(first), _state(ganzoo.load(tmp_path)))
+    assert not list(tmp_path.glob(".*.tmp"))
+    with open(tmp_path / "losses.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3]
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, register_plugin):

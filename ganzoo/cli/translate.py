@@ -32,14 +32,9 @@ def _files(inputs: tuple[Path, ...]) -> list[Path]:
 
 def _open(path: Path):
     """One picture file, decoded (a PIL image)."""
-    from PIL import Image, UnidentifiedImageError
+    from ganzoo.pictures import open_picture
 
-    try:
-        with Image.open(path) as picture:
-            picture.load()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise click.ClickException(f"cannot read {path} as a picture: {exc}") from exc
-    return picture
+    return open_picture(path)  # a DataError (the CLI shows its message) for a huge or unreadable file
 
 
 def _fit(picture, path: Path, size: int, mode: str, resize: bool, half: str | None):

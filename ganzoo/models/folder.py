@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # type only: Model.save imports this module
     from ganzoo.models.base import Model
 
 CONFIG_NAME = "config.json"
+#: The largest config.json read: real ones are a few KB (a zoo card's metadata included).
+MAX_CONFIG_BYTES = 1 << 20
+KIND_NAMES = {str: "a string", dict: "an object", list: "a list"}
 WEIGHTS_NAME = "model.safetensors"
 
 
@@ -85,10 +88,28 @@ def read_config(folder: Path) -> dict[str, Any]:
             f"{folder} has no {CONFIG_NAME}. A ganzoo generator folder holds {CONFIG_NAME} and {WEIGHTS_NAME}, "
             "as written by ganzoo.save() or `ganzoo train --out-dir`."
         )
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ModelFileError(
+            f"{path} is {size:,} bytes; a model's {CONFIG_NAME} is a few KB (at most {MAX_CONFIG_BYTES:,} bytes are "
+            "read). It was not written by ganzoo.save()."
+        )
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path} is not valid JSON ({exc}); re-save the generator.") from exc
+        config = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise ModelFileError(f"{path} is not valid JSON ({reason}); re-save the generator.") from None
     if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
         raise ModelFileError(f"{path} does not name an 'architecture'; it was not written by ganzoo.save().")
+    for key, kind in (("task", str), ("plugin", dict), ("training", dict), ("config", dict), ("roles", list)):
+        if key in config and config[key] is not None and not isinstance(config[key], kind):
+            raise ModelFileError(
+                f"{path}: {key!r} must be {KIND_NAMES[kind]}, got {type(config[key]).__name__}; the file was edited "
+                "or not written by ganzoo.save()"
+            )
     return config
+
+
+def _refuse_constant(name: str) -> None:
+    """``json.loads`` hook: NaN and Infinity are not JSON, and no config value may be one."""
+    raise ValueError(f"{name} is not a valid JSON value")

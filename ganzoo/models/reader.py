@@ -14,6 +14,13 @@ from ganzoo.host.manager import get_host
 from ganzoo.models.base import Model
 from ganzoo.models.folder import CONFIG_NAME, WEIGHTS_NAME, read_config
 from ganzoo.models.kinds import published_model
+from ganzoo.models.strict import check_against_header, expected_tensors, read_header
+
+
+def _kind(value: object) -> str:
+    """A short description of a JSON value for error messages (never the whole value: it may be huge)."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 def load_folder(folder: str | Path, *, device: str | torch.device | None = None) -> Model:
@@ -27,7 +34,7 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
     registry = get_host().registry
     name = saved["architecture"]
     if name not in registry.architectures:
-        plugin = saved.get("plugin") or {}
+        plugin = saved.get("plugin") if isinstance(saved.get("plugin"), dict) else {}
         dist = plugin.get("distribution") or ""
         hint = (
             f"It was saved with plugin {plugin.get('name')!r} from {dist} {plugin.get('version', '')}: "
@@ -37,28 +44,49 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
         )
         raise UnknownNameError("architecture", name, registry.architectures, hint)
     arch = registry.architectures[name]
-    cfg = arch.config.from_dict(saved.get("config") or {}, source=str(folder / CONFIG_NAME))
+    source = str(folder / CONFIG_NAME)
+    config_values = saved.get("config") or {}
+    if not isinstance(config_values, dict):
+        raise ModelFileError(f"{source}: 'config' must be an object of config fields, got {_kind(config_values)}")
+    cfg = arch.config.from_dict(config_values, source=source)
     roles = saved.get("roles") or ["generator"]  # folders written before roles existed hold one generator
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise ModelFileError(f"{folder / CONFIG_NAME}: 'roles' must be a list of network roles, got {roles!r}")
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        raise ModelFileError(f"{source}: 'roles' must be a list of network roles, got {_kind(roles)}")
     missing = [r for r in roles if r not in arch.networks]
-    if missing:
+    if missing or len(set(roles)) != len(roles):
         raise ModelFileError(
-            f"{folder / CONFIG_NAME} names network role(s) {missing} that architecture {name!r} does not have "
+            f"{source} names network role(s) {roles} that architecture {name!r} does not have or names twice "
             f"(it has {sorted(arch.networks)}); the folder was written by another version of its plugin"
         )
-    modules = {role: arch.network(role)(cfg) for role in roles}
-    module = modules[roles[0]] if len(roles) == 1 else torch.nn.ModuleDict(modules)
+    training = saved.get("training") or {}
+    if not isinstance(training, dict):
+        raise ModelFileError(f"{source}: 'training' must be an object (training metadata), got {_kind(training)}")
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
-        raise ModelFileError(f"{folder} has no {WEIGHTS_NAME}; the folder is incomplete.")
+        raise ModelFileError(f"{folder} has no {WEIGHTS_NAME} (or it is not a regular file); the folder is incomplete.")
+
+    def build() -> torch.nn.Module:
+        modules = {role: arch.network(role)(cfg) for role in roles}
+        return modules[roles[0]] if len(roles) == 1 else torch.nn.ModuleDict(modules)
+
+    # Names, shapes and dtypes are checked against the file's header on a network built on the meta device, so a
+    # config that does not fit its weights (or asks for a huge network) is refused before anything is allocated.
+    header = read_header(weights)
+    described = f"{CONFIG_NAME} (architecture {name!r}, roles {roles}, config {cfg})"
+    try:
+        expected = expected_tensors(build, len(header), source)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # a plugin's network that cannot be built from these values
+        raise ModelFileError(f"{source}: architecture {name!r} cannot be built from this config ({exc})") from exc
+    check_against_header(expected, header, weights, described)
+    module = build()
+    modules = {roles[0]: module} if len(roles) == 1 else dict(module.items())
     try:
         safetensors.torch.load_model(module, str(weights), strict=True)
     except SafetensorError as exc:
         raise ModelFileError(f"{weights} is corrupt or truncated ({exc}); download or save it again.") from exc
     except RuntimeError as exc:
-        raise ModelFileError(
-            f"{weights} does not match {CONFIG_NAME} (architecture {name!r}, config {cfg}): {exc}"
-        ) from exc
-    model = published_model(arch, cfg, modules, training=saved.get("training"))
+        raise ModelFileError(f"{weights} does not match {described}: {exc}") from exc
+    model = published_model(arch, cfg, modules, training=training)
     return model.to(device or "cpu").eval()

@@ -100,12 +100,15 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
-    except SafetensorError as exc:
+    except (SafetensorError, OSError) as exc:
         raise ModelFileError(f"checkpoint {path} is corrupt or truncated ({exc})") from exc
     if metadata.get("format") not in FORMATS:
         raise ModelFileError(f"{path} is not a ganzoo training checkpoint (format {metadata.get('format')!r})")
     if metadata["format"] != FORMAT:
-        tensors, metadata = _upgrade_format_1(tensors, metadata)
+        try:
+            tensors, metadata = _upgrade_format_1(tensors, metadata)
+        except (KeyError, ValueError, TypeError, RecursionError) as exc:
+            raise ModelFileError(f"format-1 checkpoint {path} is damaged ({type(exc).__name__}: {exc})") from None
     return tensors, metadata
 
 
@@ -129,15 +132,112 @@ def _upgrade_format_1(tensors: dict[str, torch.Tensor], metadata: dict[str, str]
     return renamed, upgraded
 
 
-def load_checkpoint(path: str | Path, run: Any) -> None:
-    """Restore the loop's ``TrainState`` in place from ``path``: weights strictly by role, EMA copies, optimisers,
-    the method's own state, RNGs and the sampler position."""
-    tensors, metadata = read_checkpoint(path)
+#: Largest step a checkpoint may claim: far beyond any real run, small enough to be a plain int everywhere.
+MAX_STEP = 10**12
+
+
+def _json(path: Path, metadata: dict[str, str], key: str, kind: type, default: Any = None) -> Any:
+    """One JSON value of the metadata, of the given type, or a ``ModelFileError`` naming the key."""
+    if key not in metadata:
+        if default is not None:
+            return default
+        raise ModelFileError(f"checkpoint {path} has no {key!r} entry; it is damaged or not a ganzoo checkpoint")
+    try:
+        value = json.loads(metadata[key])
+    except (ValueError, RecursionError):
+        raise ModelFileError(f"checkpoint {path}: {key!r} is not valid JSON; the file is damaged") from None
+    if not isinstance(value, kind):
+        raise ModelFileError(
+            f"checkpoint {path}: {key!r} must be a JSON {kind.__name__}, got {type(value).__name__}; the file is "
+            "damaged"
+        )
+    return value
+
+
+def checkpoint_info(path: str | Path, metadata: dict[str, str]) -> dict[str, Any]:
+    """The checkpoint's metadata parsed and type-checked: ``step``, ``train_config``, ``ema_updates``,
+    ``optimizers``, ``method_state``. A missing or malformed entry is a ``ModelFileError`` naming it."""
+    path = Path(path)
+    step_text = metadata.get("step", "")
+    if not (step_text.isascii() and step_text.isdigit() and len(step_text) <= 13 and int(step_text) <= MAX_STEP):
+        raise ModelFileError(
+            f"checkpoint {path}: step {step_text[:40]!r} is not a step count (0 to {MAX_STEP}); the file is damaged"
+        )
+    info = {
+        "step": int(step_text),
+        "train_config": _json(path, metadata, "train_config", dict),
+        "ema_updates": _json(path, metadata, "ema_updates", dict),
+        "optimizers": _json(path, metadata, "optimizers", dict),
+        "method_state": _json(path, metadata, "method_state", dict, default={}),
+    }
+    for role, updates in info["ema_updates"].items():
+        if not isinstance(updates, int) or isinstance(updates, bool) or not 0 <= updates <= MAX_STEP:
+            raise ModelFileError(f"checkpoint {path}: EMA update count of {role!r} is {updates!r}, not a count")
+    for name, meta in info["optimizers"].items():
+        well_formed = isinstance(meta, dict) and isinstance(meta.get("param_groups"), list)
+        if not (well_formed and isinstance(meta.get("scalars"), dict)):
+            raise ModelFileError(f"checkpoint {path}: the state of optimiser {name!r} is malformed")
+    return info
+
+
+def _check_tensors(path: Path, part: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], what: str) -> None:
+    """``part`` must hold exactly ``expected``'s tensors, each of the same shape and dtype."""
+    missing = sorted(set(expected) - set(part))
+    extra = sorted(set(part) - set(expected))
+    wrong = [
+        f"{k}: {list(part[k].shape)} {part[k].dtype} instead of {list(v.shape)} {v.dtype}"
+        for k, v in expected.items()
+        if k in part and (part[k].shape != v.shape or part[k].dtype != v.dtype)
+    ]
+    if missing or extra or wrong:
+        details = "; ".join(
+            f"{label}: {', '.join(items[:3])}{' ...' if len(items) > 3 else ''}"
+            for label, items in (("missing", missing), ("unexpected", extra), ("mismatched", wrong))
+            if items
+        )
+        raise ModelFileError(
+            f"checkpoint {path} does not fit this run's {what} ({details}); resume with the architecture, config "
+            "and method that wrote it"
+        )
+
+
+def _check_optimizer(path: Path, name: str, optimizer: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    """The saved optimiser state must have this optimiser's groups, and per-parameter tensors that are scalars
+    or of the parameter's shape (Adam's moments, SGD's momentum)."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    saved_groups = meta["param_groups"]
+    sizes = [len(g.get("params", [])) if isinstance(g, dict) else -1 for g in saved_groups]
+    if sizes != [len(g["params"]) for g in optimizer.param_groups]:
+        raise ModelFileError(
+            f"checkpoint {path}: optimiser {name!r} has parameter groups of sizes {sizes}, this run's has "
+            f"{[len(g['params']) for g in optimizer.param_groups]}"
+        )
+    prefix = f"optim.{name}."
+    for key, value in tensors.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, field = key[len(prefix) :].partition(".")
+        if not index.isdigit() or int(index) >= len(params) or not field:
+            raise ModelFileError(f"checkpoint {path}: {key} names no parameter of optimiser {name!r}")
+        if value.numel() != 1 and value.shape != params[int(index)].shape:
+            raise ModelFileError(
+                f"checkpoint {path}: {key} has shape {list(value.shape)}, "
+                f"its parameter {list(params[int(index)].shape)}"
+            )
+    for index in meta["scalars"]:
+        if not (isinstance(index, str) and index.isdigit() and int(index) < len(params)):
+            raise ModelFileError(f"checkpoint {path}: optimiser {name!r} state names a parameter {index!r} it lacks")
+
+
+def validate_checkpoint(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str], run: Any) -> dict:
+    """Check everything ``load_checkpoint`` will restore, before anything is restored: a malformed or foreign
+    checkpoint is refused with the reason, and a resume never starts from a half-restored state."""
+    info = checkpoint_info(path, metadata)
+    method = run.method
 
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
-    method = run.method
     saved_roles = {k.split(".")[1] for k in tensors if k.startswith("modules.")}
     if saved_roles != set(method.modules):
         raise ModelFileError(
@@ -145,18 +245,51 @@ def load_checkpoint(path: str | Path, run: Any) -> None:
             "resume with the method and architecture that wrote it"
         )
     for role, module in method.modules.items():
-        module.load_state_dict(part(f"modules.{role}"), strict=True)
-    updates = json.loads(metadata["ema_updates"])
+        _check_tensors(path, part(f"modules.{role}"), module.state_dict(), f"{role!r} network")
     for role, ema in run.ema.items():
-        ema.module.load_state_dict(part(f"ema.{role}"), strict=True)
-        ema.updates = int(updates[role])
-    opt_meta = json.loads(metadata["optimizers"])
+        _check_tensors(path, part(f"ema.{role}"), ema.module.state_dict(), f"EMA copy of {role!r}")
+        if role not in info["ema_updates"]:
+            raise ModelFileError(f"checkpoint {path} has no EMA update count for {role!r}")
     for name, optimizer in method.optimizers.items():
-        optimizer.load_state_dict(_optimizer_from_flat(f"optim.{name}", tensors, opt_meta[name]))
-    method.load_state_dict(part("method"), json.loads(metadata.get("method_state") or "{}"))
+        if name not in info["optimizers"]:
+            raise ModelFileError(f"checkpoint {path} has no state for optimiser {name!r}")
+        _check_optimizer(path, name, optimizer, tensors, info["optimizers"][name])
+    rng = tensors.get("rng.torch")
+    reference = torch.get_rng_state()
+    if rng is None or rng.dtype != reference.dtype or rng.shape != reference.shape:
+        raise ModelFileError(f"checkpoint {path} has no valid torch RNG state (rng.torch); it is damaged")
+    problem = run.batches.check_state(part("sampler"))
+    if problem:
+        raise ModelFileError(f"checkpoint {path}: the data sampler's state {problem}; resume with the same data")
+    return info
+
+
+def load_checkpoint(path: str | Path, run: Any) -> None:
+    """Restore the loop's ``TrainState`` in place from ``path``: weights strictly by role, EMA copies, optimisers,
+    the method's own state, RNGs and the sampler position. Everything is checked first (``validate_checkpoint``)."""
+    path = Path(path)
+    tensors, metadata = read_checkpoint(path)
+    info = validate_checkpoint(path, tensors, metadata, run)
+
+    def part(prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+    method = run.method
+    try:
+        for role, module in method.modules.items():
+            module.load_state_dict(part(f"modules.{role}"), strict=True)
+        for role, ema in run.ema.items():
+            ema.module.load_state_dict(part(f"ema.{role}"), strict=True)
+            ema.updates = int(info["ema_updates"][role])
+        for name, optimizer in method.optimizers.items():
+            optimizer.load_state_dict(_optimizer_from_flat(f"optim.{name}", tensors, info["optimizers"][name]))
+        method.load_state_dict(part("method"), info["method_state"])
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        # the checks above cover the core's parts; a method's own state is checked by the method's loader
+        raise ModelFileError(f"checkpoint {path} cannot be restored into this run ({exc})") from exc
     torch.set_rng_state(tensors["rng.torch"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)
     run.batches.load_state_dict(part("sampler"))
-    run.step = int(metadata["step"])
+    run.step = info["step"]

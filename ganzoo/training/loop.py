@@ -23,7 +23,7 @@ from ganzoo.data import BatchSampler, InMemoryData, field_shapes, resolve_data
 from ganzoo.errors import GanzooError, RunExistsError, TrainingDivergedError
 from ganzoo.host.manager import get_registry
 from ganzoo.sampling import latents, save_grid
-from ganzoo.training.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from ganzoo.training.checkpoint import checkpoint_info, load_checkpoint, read_checkpoint, save_checkpoint
 from ganzoo.training.config import TrainConfig
 from ganzoo.training.ema import ExponentialMovingAverage
 from ganzoo.training.method import MethodContext, TrainingMethod
@@ -163,6 +163,7 @@ def train(
     out = Path(out_dir) if out_dir is not None else None
     if resume:
         _check_resumable(out / CHECKPOINT_NAME, tc)
+        _remove_stale_temporaries(out)
     elif out is not None:
         _claim_run_folder(out, overwrite)
 
@@ -326,16 +327,32 @@ def _claim_run_folder(out: Path, overwrite: bool) -> None:
 
 
 def _check_resumable(path: Path, tc: TrainConfig) -> None:
-    import json
+    """Refuse a resume whose settings differ from the checkpoint's, or that asks for fewer steps than it holds.
 
+    A checkpoint already at ``steps`` resumes to publish the model it holds (the run was stopped after its last
+    checkpoint and before ``model.safetensors`` was written).
+    """
     _, metadata = read_checkpoint(path)
-    diffs = tc.differences(json.loads(metadata["train_config"]))
+    info = checkpoint_info(path, metadata)
+    diffs = tc.differences(info["train_config"])
     if diffs:
         raise GanzooError(f"cannot resume {path}: the run's settings differ ({'; '.join(diffs)})")
-    if int(metadata["step"]) >= tc.steps:
+    if info["step"] > tc.steps:
         raise GanzooError(
-            f"{path} is already at step {metadata['step']}; pass steps > {metadata['step']} to train further"
+            f"{path} is already at step {info['step']}; pass steps >= {info['step']} (the same steps publish the "
+            "model it holds; more train further)"
         )
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Delete temporary files that a killed run left beside its outputs (``atomic_path`` names them
+    ``.<file>.<random>.tmp``); only those of this run's own files, never anything else in the folder."""
+    names = (*RUN_FILES, MOMENTS_NAME, "moments.png")
+    for folder in (out, out / "progress"):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                if tmp.is_file() and (folder != out or any(tmp.name.startswith(f".{n}.") for n in names)):
+                    tmp.unlink(missing_ok=True)
 
 
 def _diverged_message(bad: list[str], values: dict[str, float], step: int, out: Path | None) -> str:

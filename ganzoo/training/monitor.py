@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import TrainingWarning
+from ganzoo.fileio import atomic_path
 
 VANISHING_RATIO = 1e-3  # G's gradient norm below this share of its first logged value: "vanishing"
 COLLAPSE_SPREAD = 0.1  # fakes lost 90% of the largest spread they had (relative to the real batch's): "collapse"
@@ -71,22 +72,25 @@ class CsvLog:
         self.rows: list[dict[str, Any]] = []
         self.fields: list[str] = []
         if keep_until and path.is_file():  # resuming: drop rows the checkpoint does not cover
-            with open(path, newline="") as f:
+            with open(path, newline="", encoding="utf-8", errors="replace") as f:
                 reader = csv.DictReader(f)
                 self.fields = list(reader.fieldnames or [])
-                self.rows = [r for r in reader if int(r["step"]) <= keep_until]
+                self.rows = [r for r in reader if _step(r) is not None and _step(r) <= keep_until]
         self.file = None
         self._rewrite()
 
     def _rewrite(self) -> None:
         if self.file is not None:
             self.file.close()
-        self.file = open(self.path, "w", newline="")  # noqa: SIM115 - closed by close()
+        # Written to a temporary file and renamed, then appended to: a kill during the rewrite (a resume dropping
+        # rows past its checkpoint, or a new column) leaves the old log whole, never a truncated one.
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, self.fields, restval="")
+            if self.fields:
+                writer.writeheader()
+                writer.writerows(self.rows)
+        self.file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed by close()
         self.writer = csv.DictWriter(self.file, self.fields, restval="")
-        if self.fields:
-            self.writer.writeheader()
-            self.writer.writerows(self.rows)
-        self.file.flush()
 
     def writerow(self, row: dict[str, Any]) -> None:
         """Append one row (``step`` first, ``seconds`` last)."""
@@ -104,3 +108,9 @@ class CsvLog:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _step(row: dict[str, Any]) -> int | None:
+    """A log row's step, or None for a damaged row (it is dropped on resume)."""
+    text = row.get("step") or ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 13 else None
