@@ -11,6 +11,9 @@ import click
 
 from ganzoo.cli.base import main
 
+# the server's defaults, without importing it (and numpy, starlette) for every `ganzoo` command
+MIB = 1 << 20
+
 
 @main.command("serve")
 @click.argument("models", nargs=-1, required=True)
@@ -24,6 +27,60 @@ from ganzoo.cli.base import main
 @click.option("--providers", default=None, help="e.g. cuda,cpu or tensorrt,cuda,cpu (default: CUDA if present).")
 @click.option("--allow-cpu-fallback", is_flag=True, help="Serve on the CPU when a GPU provider fails to load.")
 @click.option("--threads", default=None, type=int, help="ONNX Runtime intra-op threads.")
+@click.option(
+    "--max-body-bytes",
+    default=32 * MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest infer body, before and after gzip/deflate (413 beyond).",
+)
+@click.option(
+    "--max-upload-bytes", default=16 * MIB, show_default=True, type=click.IntRange(1), help="Largest PNG/JPEG upload."
+)
+@click.option(
+    "--max-image-pixels", default=4096 * 4096, show_default=True, type=click.IntRange(1), help="Largest upload image."
+)
+@click.option("--max-json-depth", default=32, show_default=True, type=click.IntRange(1), help="Deepest request JSON.")
+@click.option(
+    "--request-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds for a whole request, queueing and inference included (503 beyond).",
+)
+@click.option(
+    "--body-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request body may stall between two chunks (408 beyond).",
+)
+@click.option(
+    "--header-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a connection may take to send a request head (closed beyond: idle and slow clients).",
+)
+@click.option(
+    "--keep-alive",
+    "timeout_keep_alive",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds an idle kept-alive connection stays open.",
+)
+@click.option(
+    "--limit-concurrency",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Connections plus requests in flight before new requests get a 503 (0: no limit).",
+)
+@click.option("--backlog", default=256, show_default=True, type=click.IntRange(1), help="Connections the OS queues.")
+@click.option(
+    "--max-header-bytes", default=16 << 10, show_default=True, type=click.IntRange(1), help="Largest request head."
+)
 def serve_command(
     models: tuple[str, ...],
     host: str,
@@ -34,11 +91,26 @@ def serve_command(
     providers: str | None,
     allow_cpu_fallback: bool,
     threads: int | None,
+    max_body_bytes: int,
+    max_upload_bytes: int,
+    max_image_pixels: int,
+    max_json_depth: int,
+    request_timeout: float,
+    body_timeout: float,
+    header_timeout: float,
+    timeout_keep_alive: float,
+    limit_concurrency: int,
+    backlog: int,
+    max_header_bytes: int,
 ) -> None:
     """Serve MODELS ([NAME=]FILE.onnx, or a folder / zoo name, exported on start) over the Open Inference Protocol.
 
     Generators and translators alike: a translator's .onnx (from `ganzoo export --direction ...` for CycleGAN) is
     served with an `images` input and a PNG upload at /v2/models/NAME/translate.png.
+
+    Limits: every request is checked before any work (samples, body size, JSON depth, tensor types and ranges;
+    NaN/Inf inputs are refused) and bounded in time; client mistakes get a 4xx with a JSON error. gzip and deflate
+    request bodies are accepted. See the --max-*, --*-timeout and connection options below.
     """
     from ganzoo.exporters.runtime import open_model
     from ganzoo.exporters.server import model_names, serve
@@ -68,6 +140,17 @@ def serve_command(
             max_batch_size=max_batch_size,
             max_queue_delay=max_queue_delay_ms / 1000,
             max_samples=max_samples,
+            max_body_bytes=max_body_bytes,
+            max_upload_bytes=max_upload_bytes,
+            max_image_pixels=max_image_pixels,
+            max_json_depth=max_json_depth,
+            request_timeout=request_timeout,
+            body_timeout=body_timeout,
+            header_timeout=header_timeout,
+            timeout_keep_alive=timeout_keep_alive,
+            limit_concurrency=limit_concurrency or None,
+            backlog=backlog,
+            max_header_bytes=max_header_bytes,
         )
 
 
