@@ -10,12 +10,19 @@ The input and output specs come from the model's input spec as the exported ONNX
 ``ganzoo.inputs`` / ``ganzoo.outputs`` metadata: names, data types, dims without the batch axis) and are checked
 against the file's graph, so the config and the file cannot disagree. A generator takes ``z`` (and ``labels``),
 a translator ``images``; the output is ``images`` (``images_out`` for translators) or ``samples``.
+
+Where the instances run (``instance_group`` kind) follows the execution providers asked for: CPU providers only
+(``providers="cpu"``, CLI ``--providers cpu``) give ``KIND_CPU``, which a CPU-only Triton can load; any GPU
+provider (``cuda``, ``tensorrt``, ...) gives ``KIND_GPU``. An explicit ``instance_kind`` (CLI ``--instance-kind``)
+does the same; with neither the export keeps ``KIND_GPU`` (one instance per GPU), which a Triton without GPUs
+refuses to load.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +43,29 @@ SPEC_TYPES = {
     "int32": "TYPE_INT32",
     "uint8": "TYPE_UINT8",
 }
+
+
+#: ONNX Runtime execution providers (short and full names, lower case) that run on the CPU
+CPU_PROVIDERS = {
+    "cpu",
+    "cpuexecutionprovider",
+    "dnnl",
+    "dnnlexecutionprovider",
+    "openvino",
+    "openvinoexecutionprovider",
+    "xnnpack",
+    "xnnpackexecutionprovider",
+}
+
+
+def instance_kind_for(providers: Sequence[str] | str) -> str:
+    """The Triton instance kind for ONNX Runtime ``providers`` (``"cpu"``, ``"cuda,cpu"``, full names too):
+    ``KIND_CPU`` when all of them run on the CPU, else ``KIND_GPU`` (a GPU provider is asked for)."""
+    names = providers.split(",") if isinstance(providers, str) else list(providers)
+    names = [n.strip().lower() for n in names if n.strip()]
+    if not names:
+        raise GanzooError("providers is empty: name at least one, e.g. 'cpu' or 'cuda,cpu'")
+    return "KIND_CPU" if all(n in CPU_PROVIDERS for n in names) else "KIND_GPU"
 
 
 def triton_spec(spec: InputSpec) -> dict[str, Any]:
@@ -119,6 +149,20 @@ def config_pbtxt(
     )
 
 
+def _instance_kind(instance_kind: str | None, providers: Sequence[str] | str | None) -> str:
+    """The instance kind asked for, directly or through the providers (they must agree when both are given)."""
+    if instance_kind is not None and instance_kind not in ("KIND_GPU", "KIND_CPU"):
+        raise GanzooError(f"instance_kind must be KIND_GPU or KIND_CPU, got {instance_kind!r}")
+    if providers is None:
+        return instance_kind or "KIND_GPU"
+    implied = instance_kind_for(providers)
+    if instance_kind is not None and instance_kind != implied:
+        raise GanzooError(
+            f"instance_kind {instance_kind} contradicts providers {providers!r} (which run as {implied}): give one"
+        )
+    return implied
+
+
 def export_triton(
     model: Model,
     repo: str | Path,
@@ -127,8 +171,9 @@ def export_triton(
     direction: str | None = None,
     max_batch_size: int = 64,
     max_queue_delay_us: int = 1000,
-    instance_kind: str = "KIND_GPU",
+    instance_kind: str | None = None,
     instance_count: int = 1,
+    providers: Sequence[str] | str | None = None,
     overwrite: bool = False,
     **onnx_options: Any,
 ) -> Path:
@@ -136,9 +181,11 @@ def export_triton(
     as model ``name``; returns the model folder.
 
     ``direction`` picks the network of a model with several (``g_ab``); the default name is then
-    ``<architecture>-<direction>``. ``instance_kind`` is ``KIND_GPU`` (one instance per GPU by default) or
-    ``KIND_CPU``. ``onnx_options`` go to ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or
-    not at all; an existing one is an error unless ``overwrite=True``, which replaces it whole.
+    ``<architecture>-<direction>``. ``instance_kind`` is ``KIND_GPU`` (one instance per GPU) or ``KIND_CPU``; left
+    out, it follows ``providers`` (the ONNX Runtime providers the Triton server should use: CPU ones only ->
+    ``KIND_CPU``, any GPU one -> ``KIND_GPU``), and is ``KIND_GPU`` when neither is given. ``onnx_options`` go
+    to ``export_onnx`` (``uint8``, ``fp16``). The model folder appears whole or not at all; an existing one is an
+    error unless ``overwrite=True``, which replaces it whole.
     """
     import re
 
@@ -150,8 +197,7 @@ def export_triton(
         raise GanzooError(f"Triton model name {name!r} may only use letters, digits, '_', '.' and '-'")
     if max_batch_size < 1:
         raise GanzooError(f"max_batch_size must be at least 1, got {max_batch_size}")
-    if instance_kind not in ("KIND_GPU", "KIND_CPU"):
-        raise GanzooError(f"instance_kind must be KIND_GPU or KIND_CPU, got {instance_kind!r}")
+    instance_kind = _instance_kind(instance_kind, providers)
     repo = Path(repo)
     target = repo / name
     if repo.exists() and not repo.is_dir():

@@ -57,6 +57,12 @@ def push_command(
 @click.option(
     "--instance-kind", type=click.Choice(["gpu", "cpu"]), default=None, help="triton: run on GPUs (default) or CPUs."
 )
+@click.option(
+    "--providers",
+    default=None,
+    help="triton: ONNX Runtime providers the server will use, e.g. cpu or cuda,cpu; CPU ones only -> instances on "
+    "CPUs (KIND_CPU, loadable by a CPU-only Triton), a GPU one -> KIND_GPU.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output (.onnx file or Triton model folder).")
 def export_command(
     model: str,
@@ -68,6 +74,7 @@ def export_command(
     name: str | None,
     max_batch_size: int | None,
     instance_kind: str | None,
+    providers: str | None,
     overwrite: bool,
 ) -> None:
     """Export MODEL (a saved folder or zoo name: a generator or a translator) to ONNX or a Triton model repository.
@@ -85,7 +92,12 @@ def export_command(
         options["fp16"] = True
     if direction:
         options["direction"] = direction
-    triton_only = {"name": name, "max_batch_size": max_batch_size, "instance_kind": instance_kind}
+    triton_only = {
+        "name": name,
+        "max_batch_size": max_batch_size,
+        "instance_kind": instance_kind,
+        "providers": providers,
+    }
     triton_only = {k: v for k, v in triton_only.items() if v is not None}
     if triton_only and fmt != "triton":
         flags = ", ".join("--" + k.replace("_", "-") for k in triton_only)
