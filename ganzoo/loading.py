@@ -107,16 +107,25 @@ def looks_like_path(text: str) -> bool:
 def load_pretrained(entry: Any, *, revision: str | None = None, device: str | torch.device | None = None) -> Generator:
     """A zoo entry: its bundled folder when the plugin ships one, else the Hub at the pinned revision.
 
-    The weights' sha256 is checked on both paths; a file that does not match is an error, never used.
+    The weights' sha256 (and the config's, when the entry pins it) is checked on both paths before anything is
+    built from the files; a file that does not match is an error, never used.
     """
     if revision is None and entry.bundled and (Path(entry.bundled) / WEIGHTS_NAME).is_file():
-        verify_sha256(Path(entry.bundled) / WEIGHTS_NAME, entry.sha256, f"zoo model {entry.name!r} (bundled)")
+        source = f"zoo model {entry.name!r} (bundled)"
+        config_sha256 = getattr(entry, "config_sha256", None)
+        if config_sha256:
+            verify_sha256(Path(entry.bundled) / "config.json", config_sha256, source)
+        verify_sha256(Path(entry.bundled) / WEIGHTS_NAME, entry.sha256, source)
         generator = load_folder(entry.bundled, device=device)
         generator.training["revision"] = entry.revision
     else:
-        sha256 = entry.sha256 if revision in (None, entry.revision) else None
+        pinned = revision in (None, entry.revision)
         generator = load_from_hub(
-            f"hf-hub:{entry.repo_id}", revision=revision or entry.revision, sha256=sha256, device=device
+            f"hf-hub:{entry.repo_id}",
+            revision=revision or entry.revision,
+            sha256=entry.sha256 if pinned else None,
+            config_sha256=getattr(entry, "config_sha256", None) if pinned else None,
+            device=device,
         )
     if generator.architecture != entry.architecture:
         raise ModelFileError(
@@ -132,12 +141,16 @@ def load_from_hub(
     *,
     revision: str | None = None,
     sha256: str | None = None,
+    config_sha256: str | None = None,
     device: Any = None,
 ) -> Generator:
-    """``ganzoo.load("hf-hub:owner/name", revision=...)``; ``sha256`` (of model.safetensors) is checked if given."""
+    """``ganzoo.load("hf-hub:owner/name", revision=...)``; ``sha256`` (of model.safetensors) and
+    ``config_sha256`` (of config.json) are checked if given, before the network is built."""
 
     name = HubName.parse(text, revision)
     folder = download_folder(name)
+    if config_sha256:
+        verify_sha256(folder / "config.json", config_sha256, f"{name.repo_id}@{name.revision or 'main'}")
     if sha256:
         verify_sha256(folder / "model.safetensors", sha256, f"{name.repo_id}@{name.revision or 'main'}")
     generator = load_folder(folder, device=device)

@@ -1,10 +1,13 @@
 """The built-in zoo: named, pretrained generators for ``ganzoo.load(name)``.
 
-Each entry pins a Hub repo at a revision and the sha256 of its ``model.safetensors``. ``dcgan-celeba`` also ships
+Each entry pins a Hub repo at a revision and the sha256 of its ``model.safetensors`` and of its ``config.json``
+(from which the network is built: both are checked before anything is built). ``dcgan-celeba`` also ships
 inside the package (``plugins/zoo/dcgan-celeba/``: config.json + fp16 safetensors, a few MB), and so does
 ``cgan-fashion`` (0.8 MB), ``pix2pix-celeba-colorize`` (8.2 MB), ``cyclegan-fashion-sandal2sneaker`` (2.0 MB),
 ``srgan-celeba-x4`` (1.1 MB) and ``inpaint-celeba-center`` (7.0 MB), so their first use needs no network; the
-hash is checked on that path too. How each model was trained: ``model_cards/<name>.md``.
+hashes are checked on that path too. Each bundled ``config.json`` carries the model's licence, datasets and measured
+results in its ``training`` metadata (``python -m model_cards.stamp_zoo_metadata`` writes them from the cards and
+prints the ``config_sha256`` to pin here). How each model was trained: ``model_cards/<name>.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/dcgan-celeba",
         revision="v2",  # v2: v1 with standing batch-norm statistics (FID 109.3 -> 104.0)
         sha256="3601d05e84f3d86c2990226d9e33f35c7ce812e7d479eca64235e085c164258b",
+        config_sha256="29bba532ab5323b17768171a64aca73d828fd0361cdc25d1b05503896750d221",
         card=card_path("dcgan-celeba"),
         description="DCGAN faces, 64x64, trained with ganzoo on 10k CelebA images (non-commercial research only)",
         dataset="CelebA-64 (10k)",
@@ -48,6 +52,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/cgan-fashion",
         revision="v1",
         sha256="45335ab3c62f99d1931d585f13a3019aba3e99322f9a981d023e36c233bd5bab",
+        config_sha256="b952afb58706a1e93104d6969606912e2b0a0d2e893903b510578cbfd3d6d490",
         card=card_path("cgan-fashion"),
         description="class-conditional Fashion-MNIST garments, 32x32 greyscale, 10 classes (ACGAN)",
         dataset="Fashion-MNIST",
@@ -63,6 +68,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/pix2pix-celeba-colorize",
         revision="v1",
         sha256="8a0a8a9ef72a5fd6717e274151dcd993244ee770d622a6c3498dd2e256bbdf9a",
+        config_sha256="22e5b1b2b128d8e08b5f20123f863ce523ceefcf8c9c7a804b8d0d81c812e8e9",
         card=card_path("pix2pix-celeba-colorize"),
         description="greyscale -> colour faces, 64x64, pix2pix with chroma output (CelebA; non-commercial research)",
         dataset="CelebA-64 (train split)",
@@ -78,6 +84,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/cyclegan-fashion-sandal2sneaker",
         revision="v1",
         sha256="4e784c24a289e9f14ee4361e4908c3e90190ead6e64403ee41a05e9cb5816aeb",
+        config_sha256="e17239419b8a6b2cdc2b152a56baa67bc0364e163708e13e3d0e433e075a55f1",
         card=card_path("cyclegan-fashion-sandal2sneaker"),
         description="Fashion-MNIST sandals <-> sneakers, 32x32 greyscale, both directions (CycleGAN)",
         dataset="Fashion-MNIST sandals / sneakers",
@@ -93,6 +100,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/srgan-celeba-x4",
         revision="v1",
         sha256="c34f1a2b2bdeabc209a9dd4af9e936e331be01e3f64c022d88aa2deb5edadfd9",
+        config_sha256="7dc21a42700e91f53c935d1bb249bd6c7d1ee020af9688bd07baad7c862b6456",
         card=card_path("srgan-celeba-x4"),
         description="x4 face super-resolution, 16x16 -> 64x64, SRResNet (the SRGAN recipe's L1 phase; CelebA, "
         "non-commercial research)",
@@ -109,6 +117,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/inpaint-celeba-center",
         revision="v1",
         sha256="1a68a106012998c9b14a3ea3cb1ead9ba62adc4d860d2c76b27b143c2eb13a9d",
+        config_sha256="9a57f82e9e7f493d410293fe613f3e46a2564dc7e7f63e69e9907518cdfbc6f4",
         card=card_path("inpaint-celeba-center"),
         description="fills the central 32x32 of 64x64 faces, context encoder (CelebA, non-commercial research)",
         dataset="CelebA-64 (train split)",

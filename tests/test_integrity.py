@@ -5,6 +5,8 @@ weights check that never hangs on a FIFO or an endless device."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +113,284 @@ def test_the_convention_is_named_in_the_protocol_and_the_cache_key(tmp_path, mon
     for info in (first, other):
         assert not Path(info["cache"]).is_absolute() and str(tmp_path) not in json.dumps(info)
         assert info["cache"].startswith("reference-features/") and len(info["sha256"]) == 64
+
+
+# -- a saved model carries its licence, datasets and results into every card --------------------------------------
+
+TINY = {"z_dim": 8, "image_size": 16, "g_width": 4, "d_width": 4}
+CELEBA_LICENSE = {
+    "id": "other",
+    "name": "celeba-non-commercial-research",
+    "link": "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+    "notice": "CelebA is for **non-commercial research purposes only**; these weights inherit that restriction.",
+}
+
+
+def _card_of_folder(folder: Path, repo_id: str = "someone/model"):
+    """``ganzoo push``'s card for a folder without a README, rendered offline (the code path push runs)."""
+    from huggingface_hub import ModelCard
+
+    from ganzoo.hub.publish import _complete_folder
+    from ganzoo.models.reader import load_folder
+
+    _complete_folder(load_folder(folder), folder, repo_id, card=True, onnx=False, samples=False)
+    return ModelCard.load(folder / "README.md")
+
+
+def _base_folder(path: Path) -> Path:
+    import ganzoo
+    from ganzoo.hub.cards import CardInfo, Metric, publication_metadata
+
+    g = ganzoo.create("dcgan", seed=0, **TINY)
+    info = CardInfo(
+        datasets=["celeba"],
+        license="other",
+        license_name=CELEBA_LICENSE["name"],
+        license_link=CELEBA_LICENSE["link"],
+        data_license=CELEBA_LICENSE["notice"],
+        metrics=[Metric("fid", 104.0, "5000 vs 9000, tf1-bilinear resize", dataset="celeba", label="FID")],
+    )
+    g.training = {"steps": 10, "data": "celeba64_uint8.npz", **publication_metadata(info)}
+    g.save(path)
+    return path
+
+
+def test_a_folder_card_carries_the_licence_datasets_and_results_of_its_config(tmp_path):
+    card = _card_of_folder(_base_folder(tmp_path / "base"))
+    assert card.data.license == "other" and card.data.license_name == "celeba-non-commercial-research"
+    assert card.data.license_link == CELEBA_LICENSE["link"] and card.data.datasets == ["celeba"]
+    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [("fid", 104.0)]
+    assert "non-commercial research purposes only" in card.text and "tf1-bilinear" in card.text
+    assert "| license |" not in card.text  # shown in its own sections, not as raw training settings
+
+
+def test_push_of_a_fine_tune_keeps_the_base_models_licence_and_datasets_but_not_its_results(tmp_path):
+    import ganzoo
+
+    base = _base_folder(tmp_path / "base")
+    tuned = ganzoo.create("dcgan", seed=1, **TINY)
+    tuned.training = {"steps": 5, "data": "my_faces.npz", "init_from": str(base)}  # as the training loop saves it
+    tuned.save(tmp_path / "tuned")
+    card = _card_of_folder(tmp_path / "tuned")
+    assert card.data.license == "other" and card.data.license_name == "celeba-non-commercial-research"
+    assert card.data.datasets == ["celeba"] and not card.data.eval_results  # the base's FID is not the fine-tune's
+    assert "non-commercial research purposes only" in card.text and f"inherited from `{base}`" in card.text
+    # a fine-tune of a fine-tune still finds the first model's licence
+    again = ganzoo.create("dcgan", seed=2, **TINY)
+    again.training = {"steps": 5, "init_from": str(tmp_path / "tuned")}
+    again.save(tmp_path / "again")
+    assert _card_of_folder(tmp_path / "again").data.license_name == "celeba-non-commercial-research"
+
+
+def test_an_unreadable_base_is_said_in_the_card(tmp_path):
+    import ganzoo
+
+    tuned = ganzoo.create("dcgan", seed=1, **TINY)
+    tuned.training = {"steps": 5, "init_from": str(tmp_path / "deleted-base")}
+    tuned.save(tmp_path / "tuned")
+    card = _card_of_folder(tmp_path / "tuned")
+    assert "licence could not be read" in card.text and card.data.license is None
+
+
+@pytest.mark.parametrize("name", ["dcgan-celeba", "pix2pix-celeba-colorize", "srgan-celeba-x4"])
+def test_bundled_celeba_zoo_folders_carry_the_non_commercial_notice(name, tmp_path):
+    import shutil
+
+    import ganzoo
+
+    entry = ganzoo.get_registry().pretrained[name]
+    training = json.loads((Path(entry.bundled) / "config.json").read_text())["training"]
+    assert training["license"]["name"] == "celeba-non-commercial-research" and training["datasets"] == ["celeba"]
+    assert training["results"] and all(r["how"] for r in training["results"])
+    shutil.copytree(entry.bundled, tmp_path / name)
+    card = _card_of_folder(tmp_path / name, f"me/{name}")
+    assert card.data.license_name == "celeba-non-commercial-research" and card.data.eval_results
+    assert "non-commercial research purposes only" in card.text
+
+
+def test_fine_tune_of_a_zoo_name_inherits_its_licence():
+    from ganzoo.hub.cards import inherited_metadata
+
+    inherited = inherited_metadata("dcgan-celeba")
+    assert inherited["derived_from"] == "dcgan-celeba" and inherited["datasets"] == ["celeba"]
+    assert inherited["license"]["name"] == "celeba-non-commercial-research" and "results" not in inherited
+
+
+def test_a_2d_models_card_has_no_image_pipeline_tag_and_a_usage_line_that_runs(tmp_path):
+    import re
+
+    import ganzoo
+    from ganzoo.hub.cards import render_card
+
+    g = ganzoo.create("mlp", seed=0)
+    assert not g.config.is_image
+    card = render_card(g, repo_id="me/ring8", has_samples=True)
+    assert card.data.pipeline_tag is None and "image" not in " ".join(card.data.tags)
+    assert 'output="pil"' not in card.text and "scatter plot" in card.text
+    usage = re.search(r"```python\n(.*?)```", card.text, re.S).group(1)
+    scope = {"ganzoo": ganzoo}
+    exec(usage.replace('ganzoo.load("hf-hub:me/ring8")', "_g").replace("import ganzoo\n", ""), {"_g": g, **scope})
+    g.save(tmp_path / "ring8")
+    pushed = _card_of_folder(tmp_path / "ring8")
+    assert pushed.data.pipeline_tag is None and "g.sample(1000, seed=0)" in pushed.text
+
+
+# -- pinned config.json: checked with the weights before anything is built -------------------------------------------
+
+
+def _zoo_plugin(name, folder, sha256, **extra):
+    import ganzoo
+
+    class Zoo:
+        @ganzoo.hookimpl
+        def register_pretrained(self, register):
+            register(
+                name,
+                architecture="dcgan",
+                repo_id="tests/tiny",
+                revision="v1",
+                sha256=sha256,
+                bundled=str(folder),
+                resolution=16,
+                **extra,
+            )
+
+    return Zoo()
+
+
+def _never_build(monkeypatch):
+    import ganzoo.loading
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from an unchecked config.json")
+
+    monkeypatch.setattr(ganzoo.loading, "load_folder", refuse)
+
+
+def test_every_zoo_entry_pins_its_config_and_the_bundled_files_match():
+    import ganzoo
+    from ganzoo.hub.download import bounded_sha256
+
+    entries = ganzoo.get_registry().pretrained
+    for name in ("dcgan-celeba", "cgan-fashion", "pix2pix-celeba-colorize", "cyclegan-fashion-sandal2sneaker",
+                 "srgan-celeba-x4", "inpaint-celeba-center"):  # fmt: skip
+        entry = entries[name]
+        assert entry.config_sha256 and len(entry.config_sha256) == 64, name
+        assert bounded_sha256(Path(entry.bundled) / "config.json", name) == entry.config_sha256, name
+        assert bounded_sha256(Path(entry.bundled) / "model.safetensors", name) == entry.sha256, name
+
+
+def test_bundled_config_sha_mismatch_is_refused_before_building(host, register_plugin, tmp_path, monkeypatch):
+    import ganzoo
+    from ganzoo.fileio import sha256_file
+
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "tiny")
+    weights = sha256_file(tmp_path / "tiny" / "model.safetensors")
+    config = sha256_file(tmp_path / "tiny" / "config.json")
+    register_plugin(_zoo_plugin("tiny-zoo", tmp_path / "tiny", weights, config_sha256=config), "testzoo")
+    assert ganzoo.load("tiny-zoo").training["zoo_name"] == "tiny-zoo"  # the pinned pair loads
+    # a config that builds a huge network, with the right weights beside it: refused before anything is built
+    path = tmp_path / "tiny" / "config.json"
+    saved = json.loads(path.read_text())
+    saved["config"]["g_width"] = 10**6
+    path.write_text(json.dumps(saved))
+    _never_build(monkeypatch)
+    with pytest.raises(ganzoo.ModelFileError, match=r"sha256 of config\.json .*expected .*not used"):
+        ganzoo.load("tiny-zoo")
+
+
+def test_hub_config_sha_mismatch_is_refused_before_building(tmp_path, monkeypatch):
+    import ganzoo
+    import ganzoo.loading
+    from ganzoo.fileio import sha256_file
+
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "snapshot")
+    monkeypatch.setattr(ganzoo.loading, "download_folder", lambda name: tmp_path / "snapshot")
+    _never_build(monkeypatch)
+    weights = sha256_file(tmp_path / "snapshot" / "model.safetensors")
+    with pytest.raises(ganzoo.ModelFileError, match=r"config\.json"):
+        ganzoo.loading.load_from_hub("hf-hub:tests/tiny", sha256=weights, config_sha256="ab" * 32)
+
+
+def test_a_malformed_config_pin_is_refused_at_registration():
+    from ganzoo.host.registry import _pretrained
+
+    with pytest.raises(ValueError, match="config_sha256 must be 64 hex digits"):
+        _pretrained("x", architecture="dcgan", repo_id="a/b", revision="v1", sha256="ab" * 32, config_sha256="xyz")
+
+
+# -- the weights check never hangs and never reads without bound -------------------------------------------------
+
+
+def _within(seconds: float, call):
+    """Run ``call`` in a daemon thread; fail (instead of hanging the suite) if it has not returned in time."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # reported in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: the check hangs"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_in_place_of_the_weights_is_refused_at_once(tmp_path):
+    from ganzoo.errors import ModelFileError
+    from ganzoo.hub.download import verify_sha256
+
+    fifo = tmp_path / "blobs" / "0123abcd"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    (tmp_path / "model.safetensors").symlink_to(fifo)  # the Hub cache links snapshot files to blobs
+    for path in (fifo, tmp_path / "model.safetensors"):
+        with pytest.raises(ModelFileError, match="FIFO"):
+            _within(10, lambda p=path: verify_sha256(p, "ab" * 32, "tests/tiny@v1"))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_link_to_dev_zero_is_refused_at_once(tmp_path):
+    from ganzoo.errors import ModelFileError
+    from ganzoo.hub.download import verify_sha256
+
+    for name in ("model.safetensors", "config.json"):
+        (tmp_path / name).symlink_to("/dev/zero")
+        with pytest.raises(ModelFileError, match="character device"):
+            _within(10, lambda n=name: verify_sha256(tmp_path / n, "ab" * 32, "tests/tiny@v1"))
+
+
+def test_weights_are_hashed_only_up_to_the_size_their_header_declares(tmp_path, monkeypatch):
+    import ganzoo
+    from ganzoo.errors import ModelFileError
+    from ganzoo.fileio import sha256_file
+    from ganzoo.hub import download
+    from ganzoo.hub.download import verify_sha256
+
+    ganzoo.create("dcgan", seed=0, **TINY).save(tmp_path / "tiny")
+    weights = tmp_path / "tiny" / "model.safetensors"
+    good = sha256_file(weights)
+    verify_sha256(weights, good, "tiny")  # the real file passes
+    data = weights.read_bytes()
+    (tmp_path / "long.safetensors").write_bytes(data + b"\0" * 4096)  # more than the header declares
+    (tmp_path / "short.safetensors").write_bytes(data[:-10])  # truncated
+    (tmp_path / "huge.safetensors").write_bytes((2**62).to_bytes(8, "little") + b"{}")  # a 4 EB header
+    for name, why in (("long", "larger than"), ("short", "smaller than"), ("huge", "header")):
+        with pytest.raises(ModelFileError, match=why):
+            verify_sha256(tmp_path / f"{name}.safetensors", good, "tiny")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2**40], "data_offsets": [0, 2**42]}}).encode()
+    (tmp_path / "declares.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    with pytest.raises(ModelFileError, match=r"over the \d+-byte limit"):
+        verify_sha256(tmp_path / "declares.safetensors", good, "tiny")
+    monkeypatch.setattr(download, "MAX_PLAIN_FILE_BYTES", 1000)
+    (tmp_path / "config.json").write_bytes(b" " * 1001)
+    with pytest.raises(ModelFileError, match="over the 1000-byte limit"):
+        verify_sha256(tmp_path / "config.json", good, "tiny")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        verify_sha256(tmp_path / "missing.safetensors", good, "tiny")

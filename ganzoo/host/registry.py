@@ -99,6 +99,9 @@ class Pretrained:
     bundled: str | None = None  # a folder shipped with the plugin holding the same files (used before the Hub)
     task: str = "unconditional"
     plugin: str = ""
+    # sha256 of its config.json (bundled copy and Hub revision alike): checked, with the weights', before the
+    # network is built from it; None: not pinned (third-party zoo entries from before the field existed)
+    config_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,13 @@ def _pretrained(
     metrics: dict[str, float] | None = None,
     bundled: str | None = None,
     task: str = "unconditional",
+    config_sha256: str | None = None,
 ) -> Pretrained:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
-        raise ValueError(f"zoo model {name!r}: sha256 must be 64 hex digits")
+    for what, digest in (("sha256", sha256), ("config_sha256", config_sha256)):
+        if digest is None and what == "config_sha256":
+            continue
+        if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+            raise ValueError(f"zoo model {name!r}: {what} must be 64 hex digits")
     if "/" not in repo_id:
         raise ValueError(f"zoo model {name!r}: repo_id must be owner/name, got {repo_id!r}")
     return Pretrained(
@@ -217,6 +224,7 @@ def _pretrained(
         dict(metrics or {}),
         str(bundled) if bundled else None,
         task,
+        config_sha256=config_sha256.lower() if config_sha256 else None,
     )
 
 

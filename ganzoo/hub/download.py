@@ -10,19 +10,28 @@ seconds whether the repo and revision exist, so a missing network, repo or revis
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import stat
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import HubError, ModelFileError
-from ganzoo.fileio import sha256_file
 
 HUB_PREFIX = "hf-hub:"
 FILES = ("config.json", "model.safetensors")
 OPTIONAL_FILES = ("README.md", "samples.png")
 PREFLIGHT_TIMEOUT = float(os.environ.get("GANZOO_HUB_TIMEOUT", "5"))
+#: The most bytes a hashed file may have when its format gives no exact size (config.json, README.md...).
+MAX_PLAIN_FILE_BYTES = 64 << 20
+#: The most bytes a ``.safetensors`` header may have (a JSON index of the tensors; ours are a few kB).
+MAX_SAFETENSORS_HEADER = 16 << 20
+#: The most bytes a ``.safetensors`` file may declare (``GANZOO_MAX_WEIGHTS_BYTES``; default 16 GiB).
+MAX_WEIGHTS_BYTES = int(os.environ.get("GANZOO_MAX_WEIGHTS_BYTES", str(16 << 30)))
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,103 @@ def library_version() -> str:
 
 
 def verify_sha256(path: str | Path, expected: str, source: str) -> None:
-    """Raise ``ModelFileError`` unless ``path`` hashes to ``expected`` (never use a file that does not)."""
-    actual = sha256_file(path)
+    """Raise ``ModelFileError`` unless ``path`` hashes to ``expected`` (never use a file that does not).
+
+    Only a regular file is read (symlinks resolved, as the Hub cache links snapshots to blobs): a FIFO, a device
+    such as ``/dev/zero`` or a folder is refused at once instead of hanging the check. The bytes read are bounded:
+    a ``.safetensors`` file must be exactly 8 + its header's length + the data size its header declares (at most
+    ``MAX_WEIGHTS_BYTES``), any other file at most ``MAX_PLAIN_FILE_BYTES``.
+    """
+    actual = bounded_sha256(path, source)
     if actual != expected.lower():
         raise ModelFileError(
             f"{source}: sha256 of {Path(path).name} is {actual}, expected {expected}. The file is corrupt, "
             "truncated or not the pinned one; it was not used. Delete it from the Hub cache (huggingface-cli "
             "delete-cache) and try again."
         )
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _refuse(source: str, path: Path, why: str) -> ModelFileError:
+    return ModelFileError(
+        f"{source}: {path.name} ({path}) {why}; it was not used. Replace it with the real file (for the Hub cache: "
+        "huggingface-cli delete-cache, then download again)."
+    )
+
+
+def _safetensors_size(f: Any, size: int, path: Path, source: str) -> int:
+    """The exact size a ``.safetensors`` file must have: 8 + header length + the data its header declares."""
+    head = f.read(8)
+    if len(head) < 8:
+        raise _refuse(source, path, f"is {size} bytes, too short for a safetensors file")
+    (header_len,) = struct.unpack("<Q", head)
+    if header_len > min(MAX_SAFETENSORS_HEADER, size - 8):
+        raise _refuse(source, path, f"declares a {header_len}-byte safetensors header in a {size}-byte file")
+    try:
+        header = json.loads(f.read(header_len))
+        ends = [
+            int(entry["data_offsets"][1])
+            for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict)
+        ]
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+        raise _refuse(source, path, f"has no readable safetensors header ({type(exc).__name__})") from exc
+    expected = 8 + header_len + max(ends, default=0)
+    if expected > MAX_WEIGHTS_BYTES:
+        raise _refuse(source, path, f"declares {expected} bytes, over the {MAX_WEIGHTS_BYTES}-byte limit")
+    return expected
+
+
+def bounded_sha256(path: str | Path, source: str) -> str:
+    """sha256 of a regular file, read up to the bound its format allows (see ``verify_sha256``)."""
+    path = Path(path)
+    real = Path(os.path.realpath(path))
+    try:
+        # O_NONBLOCK: opening a FIFO returns at once (a plain open waits for a writer); fstat on the open
+        # descriptor says what it really is, with no race between a check and the open
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError as exc:
+        raise _refuse(source, path, "does not exist") from exc
+    except OSError as exc:
+        raise _refuse(source, path, f"cannot be opened ({exc.strerror or exc})") from exc
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _refuse(source, path, f"is {_file_kind(info.st_mode)}, not a regular file")
+        size = info.st_size
+        if path.suffix == ".safetensors":
+            bound = _safetensors_size(f, size, path, source)
+            if size != bound:
+                what = "larger" if size > bound else "smaller"
+                raise _refuse(source, path, f"is {size} bytes, {what} than the {bound} its safetensors header declares")
+            f.seek(0)
+        elif size > MAX_PLAIN_FILE_BYTES:
+            raise _refuse(source, path, f"is {size} bytes, over the {MAX_PLAIN_FILE_BYTES}-byte limit for this file")
+        else:
+            bound = size
+        digest = hashlib.sha256()
+        left = bound
+        while left > 0:
+            block = f.read(min(1 << 20, left))
+            if not block:
+                break
+            digest.update(block)
+            left -= len(block)
+        if left != 0 or f.read(1):  # shrank or grew while it was read
+            raise _refuse(source, path, "changed size while it was being hashed")
+    return digest.hexdigest()
 
 
 def _offline() -> bool:
