@@ -27,15 +27,21 @@ def open_picture(path: str | Path, *, size: int | None = None, max_pixels: int =
         with Image.open(path) as picture:
             width, height = picture.size
             if width * height > max_pixels:
-                raise DataError(
-                    f"{path} is {width}x{height} ({width * height / 1e6:.0f} Mpx); ganzoo reads pictures of at most "
-                    f"{max_pixels / 1e6:.0f} Mpx. Downscale it first (e.g. PIL's Image.thumbnail)."
-                )
+                raise _too_large(path, f"is {width}x{height} pixels ({width * height / 1e6:.0f} Mpx)", max_pixels)
             if size is not None and picture.format == "JPEG":
                 picture.draft(picture.mode, (2 * size, 2 * size))  # decode at >= 2x the target side, not more
             picture.load()
             return picture
     except DataError:
         raise
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # PIL's own guard fires first beyond 2 x its MAX_IMAGE_PIXELS
+        raise _too_large(path, "declares more pixels than PIL will decode", max_pixels) from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DataError(f"cannot read {path} as a picture: {exc}") from None
+
+
+def _too_large(path: Path, what: str, max_pixels: int) -> DataError:
+    return DataError(
+        f"{path} {what}; ganzoo reads pictures of at most {max_pixels / 1e6:.0f} Mpx. Downscale it first "
+        "(e.g. PIL's Image.thumbnail)."
+    )

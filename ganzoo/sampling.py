@@ -22,10 +22,24 @@ if TYPE_CHECKING:
     import torch
 
 
+#: Seeds are integers in [0, 2**63): numpy's generators take no negative seed, torch's none of 64 bits or more.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: object) -> None:
+    """A ``ValueError`` saying what a seed may be, for anything but ``None`` or an integer in [0, 2**63)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        shown = repr(seed) if len(repr(seed)) < 40 else repr(seed)[:40] + "..."
+        raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {shown}")
+
+
 def latents(n: int, z_dim: int, seed: int | None = None) -> np.ndarray:
     """``n`` standard-normal latent vectors of size ``z_dim`` as float32, reproducible from ``seed``."""
     if not isinstance(n, int) or n <= 0:
         raise ValueError(f"number of samples must be a positive integer, got {n!r}")
+    check_seed(seed)
     return np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)
 
 

@@ -30,6 +30,9 @@ def parse_assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
     return out
 
 
+#: The ``--seed`` option's type: what ``ganzoo.sampling.check_seed`` accepts, checked by click with the option named.
+SEED = click.IntRange(0, 2**63 - 1)
+
 #: Most samples ``ganzoo sample`` puts into one PNG grid, and most pixel values (N x C x H x W) of that grid.
 MAX_GRID_SAMPLES = 4096
 MAX_GRID_VALUES = 64 * 2**20  # 64 MiB of uint8 pixels: 4096 samples at 3x64x64 (48 MiB) fit, 4096 at 3x128x128 not
@@ -68,13 +71,33 @@ def check_grid_size(n: int, sample_shape: tuple[int, ...], option: str = "-n") -
 
 
 class _Group(click.Group):
-    """Show ganzoo's own errors as one clear line instead of a traceback."""
+    """Show errors as one clear line instead of a traceback: ganzoo's own errors as they are, anything else
+    (a bug in ganzoo or a plugin, the machine running out of memory) with its type and how to get the traceback
+    (``GANZOO_DEBUG=1``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        import os
+
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
         except (GanzooError, ValueError, TypeError, FileNotFoundError) as exc:
+            if os.environ.get("GANZOO_DEBUG"):
+                raise
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:  # the last line between a user and a raw traceback
+            if os.environ.get("GANZOO_DEBUG"):
+                raise
+            what = {
+                MemoryError: "out of memory",
+                RecursionError: "input nested too deeply",
+                EOFError: "unexpected end of a file",
+            }.get(type(exc), type(exc).__name__)
+            raise click.ClickException(
+                f"{what}: {str(exc)[:500] or 'no details'}. If the input is right, this is a bug: rerun with "
+                "GANZOO_DEBUG=1 for the traceback and report it."
+            ) from exc
 
 
 @click.group(cls=_Group)

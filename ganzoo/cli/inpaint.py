@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.base import _device, check_grid_size, check_output_free, main
+from ganzoo.cli.base import SEED, _device, check_grid_size, check_output_free, main
 from ganzoo.cli.translate import _files, _fit, _open
 
 
@@ -34,7 +34,7 @@ from ganzoo.cli.translate import _files, _fit, _open
 @click.option(
     "--blend", type=click.Choice(["poisson", "paste"]), default="poisson", show_default=True, help="Latent search."
 )
-@click.option("--seed", default=0, show_default=True, help="Latent search: seed of the starting latents.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Latent search: seed of the starting latents.")
 @click.option("--resize", is_flag=True, help="Centre-crop and resize pictures of another size to the model's.")
 @click.option(
     "--each",

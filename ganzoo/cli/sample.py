@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.base import _device, check_grid_size, check_output_free, main
+from ganzoo.cli.base import SEED, _device, check_grid_size, check_output_free, main
 
 
 @main.command("sample")
 @click.argument("model")
 @click.option("-n", "--num", "n", default=16, show_default=True, type=int, help="Number of samples.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option(
     "-o",
     "--output",

@@ -78,7 +78,8 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
     except ModelFileError:
         raise
     except Exception as exc:  # a plugin's network that cannot be built from these values
-        raise ModelFileError(f"{source}: architecture {name!r} cannot be built from this config ({exc})") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]  # torch appends C++ frames
+        raise ModelFileError(f"{source}: architecture {name!r} cannot be built from this config ({reason})") from None
     check_against_header(expected, header, weights, described)
     module = build()
     modules = {roles[0]: module} if len(roles) == 1 else dict(module.items())
