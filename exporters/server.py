@@ -306,8 +306,11 @@ def parse_request(body: bytes, header_length: str | None, *, max_depth: int = 32
         request = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise InferenceError(f"the request JSON is nested deeper than {max_depth} levels") from None
-    except ValueError as exc:  # JSONDecodeError, an integer of over 4300 digits, NaN/Infinity
-        raise InferenceError(f"malformed request: {_short(str(exc), 200)}") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer of over 4300 digits
+        reason = str(exc)
+        if "integer string conversion" in reason:  # Python's advice (sys.set_int_max_str_digits) is not for clients
+            reason = "an integer in the JSON has more digits than Python converts (4300)"
+        raise InferenceError(f"malformed request: {reason[:200]}") from None
     if not isinstance(request, dict):
         raise InferenceError(f"malformed request: expected a JSON object with an 'inputs' list, got {_kind(request)}")
     check_json_depth(request, max_depth)
@@ -373,11 +376,13 @@ def _json_tensor(name: str, data: Any, shape: list[int], dtype_name: str) -> np.
         raise InferenceError(f"{where}: {dtype_name} 'data' must hold {what} only; it holds {kinds}")
     if flat:
         info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+        # Python numbers on both sides: exact for any int, never a numpy overflow
+        lowest, highest = (float(info.min), float(info.max)) if dtype.kind == "f" else (info.min, info.max)
         low, high = min(flat), max(flat)
-        if low < info.min or high > info.max:
-            bad = low if low < info.min else high
+        if low < lowest or high > highest:
+            bad = low if low < lowest else high
             raise InferenceError(
-                f"{where}: {_short(bad)} is outside {dtype_name}'s range [{info.min:.4g}, {info.max:.4g}]"
+                f"{where}: {_short(bad)} is outside {dtype_name}'s range [{lowest:.4g}, {highest:.4g}]"
                 + (" (non-finite values are refused)" if dtype.kind == "f" else "")
             )
     return np.array(flat, dtype=dtype).reshape(shape)
