@@ -127,8 +127,8 @@ def read_specs(
             return None
         try:
             return tuple(InputSpec.from_dict(d) for d in json.loads(metadata[key]))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ModelFileError(f"the file's {key} metadata is not a list of input specs ({exc})") from exc
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise ModelFileError(f"the file's {key} metadata is not a list of input specs ({exc})") from None
 
     def guessed(arg: Any, is_output: bool) -> InputSpec:
         dtype = ORT_DTYPES.get(arg.type, "float32")
@@ -198,6 +198,14 @@ class OnnxModel:
                 "library: see onnxruntime's CUDA requirements, or pass allow_cpu_fallback=True to accept the CPU."
             )
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        try:
+            self._read_metadata()
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+            # a hand-edited or hostile file: its metadata is not what ganzoo's export writes
+            raise ModelFileError(f"{path}: its ganzoo metadata is malformed ({type(exc).__name__}: {exc})") from None
+
+    def _read_metadata(self) -> None:
+        """Specs, output shape and task from the file's metadata (or its graph, for files written before)."""
         #: the graph's inputs by name (ONNX Runtime ``NodeArg``s)
         self.inputs = {i.name: i for i in self.session.get_inputs()}
         output = self.session.get_outputs()[0]
@@ -271,7 +279,12 @@ class OnnxGenerator(OnnxModel):
                 )
             raise ModelFileError(f"{self.path} has no input named 'z'; it was not exported by ganzoo")
         z_dim = self.inputs["z"].shape[1]
-        self.z_dim: int = int(self.metadata.get("ganzoo.z_dim", z_dim if isinstance(z_dim, int) else 0))
+        try:
+            self.z_dim: int = int(self.metadata.get("ganzoo.z_dim", z_dim if isinstance(z_dim, int) else 0))
+        except ValueError:
+            raise ModelFileError(f"{self.path}: its ganzoo.z_dim metadata is not an integer") from None
+        if not 0 < self.z_dim <= 1 << 20 or (isinstance(z_dim, int) and z_dim != self.z_dim):
+            raise ModelFileError(f"{self.path}: ganzoo.z_dim {self.z_dim} does not match the graph's input z {z_dim}")
         #: the ``labels`` spec of a class-conditional generator (None otherwise)
         self.label_spec: InputSpec | None = next((s for s in self.input_specs if s.kind == "label"), None)
 
@@ -380,7 +393,9 @@ class OnnxTranslator(OnnxModel):
         self.mask_spec: InputSpec | None = masks[0] if masks else None
         try:
             self.config: dict[str, Any] = json.loads(self.metadata.get("ganzoo.config", "{}"))
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
+            self.config = {}
+        if not isinstance(self.config, dict):
             self.config = {}
 
     @property

@@ -684,3 +684,55 @@ def test_bad_command_line_values_are_one_clear_line(args, match, tmp_path, monke
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, (KeyError, AttributeError, IndexError, RecursionError, MemoryError))
     assert _snapshot(tmp_path) == before
+
+
+# -- exported ONNX files ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def onnx_file(folders, tmp_path_factory) -> Path:
+    from ganzoo.exporting import export
+
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    export(ganzoo.load(folders["dcgan"]), path, format="onnx")
+    return path
+
+
+def _onnx_metadata(key: str, value: str) -> Callable[[Path], None]:
+    def edit(path: Path) -> None:
+        import onnx
+
+        model = onnx.load(str(path))
+        props = {p.key: p for p in model.metadata_props}
+        if key in props:
+            props[key].value = value
+        else:
+            model.metadata_props.add(key=key, value=value)
+        onnx.save(model, str(path))
+
+    return edit
+
+
+ONNX_CASES = [
+    ("inputs not JSON", _onnx_metadata("ganzoo.inputs", "{oops"), "input specs"),
+    ("inputs a number", _onnx_metadata("ganzoo.inputs", "7"), "input specs"),
+    ("inputs items not objects", _onnx_metadata("ganzoo.inputs", "[1, 2]"), "input specs"),
+    ("inputs deeply nested", _onnx_metadata("ganzoo.inputs", "[" * 100_000 + "]" * 100_000), "input specs"),
+    ("z_dim not a number", _onnx_metadata("ganzoo.z_dim", "eight"), "z_dim"),
+    ("z_dim huge", _onnx_metadata("ganzoo.z_dim", str(10**9)), "z_dim"),
+    ("output shape not JSON", _onnx_metadata("ganzoo.output_shape", "[3, 16"), "metadata is malformed"),
+    ("empty file", lambda p: p.write_bytes(b""), "cannot load"),
+    ("truncated", lambda p: p.write_bytes(p.read_bytes()[:500]), "cannot load"),
+    ("garbage", lambda p: p.write_bytes(os.urandom(3000)), "cannot load"),
+]
+
+
+@pytest.mark.parametrize("case", ONNX_CASES, ids=[c[0] for c in ONNX_CASES])
+def test_bad_onnx_file_is_refused_clearly(case, onnx_file, tmp_path):
+    from ganzoo.exporters.runtime import open_model
+
+    _, mutation, match = case
+    path = tmp_path / "model.onnx"
+    shutil.copy(onnx_file, path)
+    mutation(path)
+    expect_refused(lambda: open_model(path, "cpu"), ModelFileError, match, tmp_path)

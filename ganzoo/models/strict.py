@@ -97,8 +97,16 @@ def expected_tensors(
     # state dict, but never 4x / 16x as many.
     max_tensors, max_modules = 4 * header_size + 64, 16 * header_size + 256
     try:
-        with _registration_limit(max_tensors, max_modules), torch.device("meta"):
-            module = build()
+        try:
+            with _registration_limit(max_tensors, max_modules), torch.device("meta"):
+                module = build()
+        except (NotImplementedError, RuntimeError) as exc:
+            if "meta" not in str(exc).lower():
+                raise
+            # a third-party network whose constructor computes on its tensors (``.item()``, numpy) cannot be built
+            # on the meta device: build it on the CPU, still bounded in tensor count
+            with _registration_limit(max_tensors, max_modules):
+                module = build()
     except _TooManyTensorsError as exc:
         raise ModelFileError(
             f"{source}: the config describes a network with more {exc} than the weights file holds tensors "
