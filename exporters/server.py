@@ -672,6 +672,13 @@ def create_app(
         model = model_of(request)
         return JSONResponse({"name": model.name, "ready": True, "providers": model.model.providers})
 
+    # two codec threads: JSON encoding holds the GIL, so more would not be faster, only hold more replies in memory
+    codec = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ganzoo-codec")
+
+    async def offload(function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` on a codec thread, so that the event loop keeps batching and answering meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(codec, function, *args)
+
     def decode(raw: bytes, header_length: str | None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         body, tail = parse_request(raw, header_length, max_depth=max_json_depth)
         return body, decode_inputs(body, tail, max_samples=max_samples)
@@ -682,7 +689,7 @@ def create_app(
         header_length = request.headers.get(HEADER_LENGTH)
         # large bodies are parsed off the event loop, so one big JSON request does not stall the others
         if len(raw) > OFFLOAD_BYTES:
-            body, tensors = await run_in_threadpool(decode, raw, header_length)
+            body, tensors = await offload(decode, raw, header_length)
         else:
             body, tensors = decode(raw, header_length)
         if isinstance(model.model, OnnxTranslator):
@@ -690,7 +697,7 @@ def create_app(
         else:
             out = await generate_tensors(model, tensors, body)
         encode = functools.partial(encode_response, model.name, body, model.model.output_name, out)
-        payload, headers = await run_in_threadpool(encode) if out.size > OFFLOAD_VALUES else encode()
+        payload, headers = await offload(encode) if out.size > OFFLOAD_VALUES else encode()
         return Response(payload, headers=headers)
 
     async def generate_tensors(model: ServedModel, tensors: dict[str, np.ndarray], body: dict) -> np.ndarray:
@@ -888,6 +895,7 @@ def create_app(
         yield
         for model in served.values():
             await model.batcher.stop()
+        codec.shutdown(wait=False)
 
     model_routes: list[Route] = []
     for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
