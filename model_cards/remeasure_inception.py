@@ -8,7 +8,12 @@ Inception features and the FID/KID of the same image sets, with the same protoco
   ``celeba64_uint8.npz`` (the last 1,000 held out), FID and KID (subsets of 1,000);
 - ``pix2pix-celeba-colorize`` (``benchmarks/translation.py``), ``srgan-celeba-x4`` and ``inpaint-celeba-center``
   (``benchmarks/restoration.py``): outputs for CelebA's 988 test faces against those faces, KID on 100 subsets
-  of 500 (FID with its sample check lowered to 900 for the restoration models), from the same run folders.
+  of 500 (FID with its sample check lowered to 900 for the restoration models), from the same run folders;
+- ``--stages extras``: the other rows of the same benchmark tables (baselines, the models not shipped).
+
+For ``dcgan-celeba`` also precision and recall (Inception features, k = 3). ``--stages verify-old`` checks the
+script itself: under the previous convention (torch's half-pixel bilinear) it must give ce-center's numbers in
+``benchmarks/results/restoration.json`` again.
 
 Features are saved per set under ``--out`` (``feats/<set>.npy``, a killed run resumes where it stopped) and the
 results are rewritten after every model (``results.json``). Run from the repository root::
@@ -100,8 +105,9 @@ def scores(
     return out
 
 
-def restoration_sets(primary: bool) -> dict[str, tuple[str, torch.Tensor]]:
-    """{set name: (card, uint8 outputs)} of the translation and restoration models (as their benchmarks make them)."""
+def restoration_sets(primary: bool) -> tuple[dict[str, tuple[str, torch.Tensor]], torch.Tensor]:
+    """``({set name: (task, uint8 outputs)}, the test faces)`` of the translation and restoration models, made as
+    their benchmarks make them (``primary``: the zoo models; else the baselines and the models not shipped)."""
     import ganzoo
     from ganzoo.masks import center_mask
     from ganzoo.plugins.metrics.translation import bicubic_upscale
@@ -181,6 +187,53 @@ def main(argv: list[str] | None = None) -> None:
                 results.setdefault(task, {})[name] = scores(feats(name, outputs), real, names, options, extractor)
                 print(task, name, json.dumps(results[task][name]), flush=True)
                 save()
+        elif stage == "extras-sr":  # the SR table's other rows: the interpolations and the run without FM
+            import sys
+
+            import ganzoo
+
+            sys.path.insert(0, str(REPO / "benchmarks"))
+            from restoration import interpolate
+
+            from ganzoo.plugins.paired_tasks import celeba_faces
+
+            faces = celeba_faces(CELEBA, split="test").fields["image"]
+            l1, gan = ganzoo.load(RUNS / "sr-x4-l1"), ganzoo.load(RUNS / "sr-x4")
+            low = as_uint8(l1.config.degrade(faces.float() / 127.5 - 1)["images"])
+            x = low.float() / 127.5 - 1
+            models = {f"interpolated (alpha {a:g})": interpolate(l1, gan, a) for a in (0.25, 0.5, 0.75)}
+            models["sr-x4-nofm"] = ganzoo.load(RUNS / "sr-x4-nofm")
+            real = feats("celeba-test", faces)
+            options = {"kid": {"subset_size": 500}, "fid": {"min_samples": 900}}
+            for name, model in models.items():
+                out = as_uint8(
+                    torch.cat([model.translate(x[i : i + 128], output="raw") for i in range(0, len(x), 128)])
+                )
+                results.setdefault("sr", {})[name] = scores(feats(name, out), real, ["kid", "fid"], options, extractor)
+                print("sr", name, json.dumps(results["sr"][name]), flush=True)
+                save()
+        elif stage == "verify-old":
+            # a check of this script, not a card number: the previous convention (torch's half-pixel bilinear) on
+            # ce-center must give the numbers of benchmarks/results/restoration.json again (KID 0.007378, FID 20.03)
+            import torch.nn.functional as F
+
+            from ganzoo.evaluation import inception
+
+            def half_pixel(images: torch.Tensor) -> torch.Tensor:
+                x = images.float()
+                x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+                x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+                return (x - 128.0) / 128.0
+
+            inception.preprocess = half_pixel
+            old = Features(args.out / "half-pixel")
+            sets, faces = restoration_sets(primary=True)
+            real = old("celeba-test", faces)
+            options = {"kid": {"subset_size": 500}, "fid": {"min_samples": 900}}
+            check = scores(old("ce-center", sets["ce-center"][1]), real, ["kid", "fid"], options, extractor)
+            results["verify-old-convention"] = {"ce-center": check, "expected": {"kid": 0.007377995, "fid": 20.0312}}
+            print("half-pixel ce-center", json.dumps(check), flush=True)
+            save()
         elif stage == "dcgan":
             import ganzoo
             from ganzoo.evaluation.cache import tensor_sha256
@@ -193,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             fake = generated_samples(ganzoo.load("dcgan-celeba"), 5000, 0)
             f_fake = feats("dcgan-celeba-5000-seed0", fake)
             f_real = feats("celeba64-0-9000", reference)
-            results["dcgan-celeba"] = scores(f_fake, f_real, ["fid", "kid"], {}, extractor)
+            results["dcgan-celeba"] = scores(f_fake, f_real, ["fid", "kid", "precision-recall"], {}, extractor)
             print("dcgan-celeba", json.dumps(results["dcgan-celeba"]), flush=True)
             save()
 
