@@ -153,10 +153,16 @@ class BatchSampler:
     In-memory data: aligned fields share one permutation; with ``unpaired=True`` each field has its own.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, *, seed: int, device: torch.device) -> None:
+    def __init__(
+        self, dataset: Dataset, batch_size: int, *, seed: int, device: torch.device, rank: int = 0, world_size: int = 1
+    ) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.dataset, self.batch_size, self.device = dataset, batch_size, device
+        self.dataset, self.device = dataset, device
+        # Data-parallel runs: every rank draws the same global batch (one permutation, one RNG) and keeps its rows,
+        # so N ranks x batch b see exactly what 1 process x batch N*b sees.
+        self.rows = slice(rank * batch_size, (rank + 1) * batch_size)
+        self.local_batch_size, self.batch_size = batch_size, batch_size * world_size
         self.generator = torch.Generator().manual_seed(seed)
         self.in_memory = isinstance(dataset, InMemoryData)
         if self.in_memory:
@@ -165,9 +171,10 @@ class BatchSampler:
             self.streams = [[n] for n in names] if dataset.unpaired else [names]
             for stream in self.streams:
                 size = len(dataset.fields[stream[0]])
-                if size < batch_size:
+                if size < self.batch_size:
                     raise DataError(
-                        f"the data set has {size} samples (field {stream[0]!r}), fewer than batch_size={batch_size}"
+                        f"the data set has {size} samples (field {stream[0]!r}), fewer than batch_size="
+                        f"{batch_size}{f' x {world_size} ranks' if world_size > 1 else ''}"
                     )
             # Copy the whole set to the device once; batches are then gathered there.
             self.data = {name: t.to(device) for name, t in dataset.fields.items()}
@@ -189,7 +196,8 @@ class BatchSampler:
             if self.positions[i] + self.batch_size > len(self.permutations[i]):
                 self.permutations[i] = torch.randperm(len(self.permutations[i]), generator=self.generator)
                 self.positions[i] = 0
-            index = self.permutations[i][self.positions[i] : self.positions[i] + self.batch_size].to(self.device)
+            index = self.permutations[i][self.positions[i] : self.positions[i] + self.batch_size][self.rows]
+            index = index.to(self.device)
             self.positions[i] += self.batch_size
             for name in stream:
                 batch[name] = InMemoryData.convert(self.data[name].index_select(0, index))
@@ -214,7 +222,7 @@ class BatchSampler:
                 self._iterator = None
         out = {}
         for name, value in as_fields(batch).items():
-            value = torch.as_tensor(value).to(self.device, non_blocking=True)
+            value = torch.as_tensor(value)[self.rows].to(self.device, non_blocking=True)
             out[name] = value.float() if value.is_floating_point() or value.dtype == torch.uint8 else value.long()
         return out
 

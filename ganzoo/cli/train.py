@@ -133,7 +133,16 @@ def train_command(
         **settings,
         **parse_assignments(model_settings, "--set"),
     )
+    if model.training.get("world_size", 1) > 1 and not _is_main_rank():
+        return  # under torchrun the main rank wrote the files and says so
     click.echo(
         f"trained {model.architecture} for {model.training['steps']} steps; wrote {out_dir}/ "
         "(config.json, model.safetensors, samples.png, losses.png, losses.csv, checkpoint.safetensors)"
     )
+
+
+def _is_main_rank() -> bool:
+    """Whether this process is torchrun's rank 0 (or not under torchrun at all)."""
+    import os
+
+    return os.environ.get("RANK", "0") == "0"

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ganzoo.errors import DataError
+from ganzoo.training import distributed
 from ganzoo.training.method import TrainingMethod
 
 
@@ -55,8 +56,11 @@ class AdversarialMethod(TrainingMethod):
     # -- what the networks see (families override these) ---------------------------------------------------------
 
     def latents(self, n: int) -> torch.Tensor:
-        """A fresh batch of latents from the prior N(0, 1)."""
-        return torch.randn(n, self.config.z_dim, device=self.device)
+        """A fresh batch of latents from the prior N(0, 1). Under torchrun every rank draws the global batch (the
+        ranks' RNGs are alike) and keeps its own rows: N ranks x n draw what one process drawing N*n would."""
+        world = distributed.current()
+        z = torch.randn(n * world.size, self.config.z_dim, device=self.device)
+        return z[world.rows(n)] if world.enabled else z
 
     def generator_inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         """G's inputs for one batch: latents (a conditional family adds the batch's labels)."""

@@ -59,8 +59,14 @@ def _optimizer_from_flat(prefix: str, tensors: dict[str, torch.Tensor], meta: di
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_checkpoint(path: str | Path, run: Any) -> None:
-    """Write the training state (the loop's ``TrainState``) to ``path`` atomically."""
+def save_checkpoint(
+    path: str | Path, run: Any, *, rng_states: list[torch.Tensor] | None = None, fingerprints: list | None = None
+) -> None:
+    """Write the training state (the loop's ``TrainState``) to ``path`` atomically.
+
+    Under torchrun (``rng_states`` of every rank, ``fingerprints`` of every rank's weights) the file also holds
+    each rank's RNG state (``rng.rank.<i>``), the world size and the fingerprints that showed the ranks agree.
+    """
     method = run.method
     tensors: dict[str, torch.Tensor] = {}
     for role, module in method.modules.items():
@@ -77,6 +83,9 @@ def save_checkpoint(path: str | Path, run: Any) -> None:
         for i, rng in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = rng
     tensors.update({f"sampler.{k}": v for k, v in run.batches.state_dict().items()})
+    world_size = len(rng_states) if rng_states else 1
+    if world_size > 1:
+        tensors.update({f"rng.rank.{i}": state for i, state in enumerate(rng_states)})
     metadata = {
         "format": FORMAT,
         "step": str(run.step),
@@ -84,7 +93,10 @@ def save_checkpoint(path: str | Path, run: Any) -> None:
         "train_config": json.dumps(run.config.to_dict()),
         "optimizers": json.dumps(opt_meta),
         "method_state": json.dumps(method.extra_state()),
+        "world_size": str(world_size),
     }
+    if fingerprints is not None and world_size > 1:
+        metadata["rank_fingerprints"] = json.dumps(fingerprints)
     # safetensors wants contiguous CPU tensors that share no memory
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
@@ -254,10 +266,21 @@ def validate_checkpoint(path: Path, tensors: dict[str, torch.Tensor], metadata: 
         if name not in info["optimizers"]:
             raise ModelFileError(f"checkpoint {path} has no state for optimiser {name!r}")
         _check_optimizer(path, name, optimizer, tensors, info["optimizers"][name])
-    rng = tensors.get("rng.torch")
+    world = getattr(run, "world", None)
+    size = world.size if world is not None else 1
+    saved_size = metadata.get("world_size", "1")
+    if saved_size != str(size):
+        raise ModelFileError(
+            f"checkpoint {path} was written by a run of {saved_size[:12]} process(es); this one has {size}. Resume "
+            f"with the same world size (torchrun --nproc_per_node={saved_size[:12]} ...): the global batch, the data "
+            "order and every rank's RNG state depend on it"
+        )
     reference = torch.get_rng_state()
-    if rng is None or rng.dtype != reference.dtype or rng.shape != reference.shape:
-        raise ModelFileError(f"checkpoint {path} has no valid torch RNG state (rng.torch); it is damaged")
+    rng_keys = ["rng.torch"] + ([f"rng.rank.{i}" for i in range(size)] if size > 1 else [])
+    for key in rng_keys:
+        rng = tensors.get(key)
+        if rng is None or rng.dtype != reference.dtype or rng.shape != reference.shape:
+            raise ModelFileError(f"checkpoint {path} has no valid torch RNG state ({key}); it is damaged")
     problem = run.batches.check_state(part("sampler"))
     if problem:
         raise ModelFileError(f"checkpoint {path}: the data sampler's state {problem}; resume with the same data")
@@ -287,7 +310,8 @@ def load_checkpoint(path: str | Path, run: Any) -> None:
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         # the checks above cover the core's parts; a method's own state is checked by the method's loader
         raise ModelFileError(f"checkpoint {path} cannot be restored into this run ({exc})") from exc
-    torch.set_rng_state(tensors["rng.torch"])
+    world = getattr(run, "world", None)
+    torch.set_rng_state(tensors[f"rng.rank.{world.rank}" if world is not None and world.enabled else "rng.torch"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)

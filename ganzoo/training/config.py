@@ -63,6 +63,7 @@ class TrainConfig:
     standing_stats: int = setting(
         0, "At the end, re-measure batch-norm statistics over N latent batches; 0: off.", metavar="N"
     )
+    sync_bn: bool = setting(False, "Batch-norm statistics over all torchrun ranks (SyncBatchNorm; CUDA only).")
     init_from: str = setting(
         "",
         "Start the published networks from a saved model (folder or zoo name) of the same architecture and config: "

@@ -23,6 +23,7 @@ from ganzoo.data import BatchSampler, InMemoryData, field_shapes, resolve_data
 from ganzoo.errors import GanzooError, RunExistsError, TrainingDivergedError
 from ganzoo.host.manager import get_registry
 from ganzoo.sampling import latents, save_grid
+from ganzoo.training import distributed
 from ganzoo.training.checkpoint import checkpoint_info, load_checkpoint, read_checkpoint, save_checkpoint
 from ganzoo.training.config import TrainConfig
 from ganzoo.training.ema import ExponentialMovingAverage
@@ -51,6 +52,7 @@ class TrainState:
     batches: BatchSampler
     device: torch.device
     step: int = 0
+    world: distributed.World = distributed.SINGLE
 
     @property
     def modules(self) -> dict[str, torch.nn.Module]:
@@ -158,14 +160,19 @@ def train(
     if resume and overwrite:
         raise ValueError("resume=True continues a run and overwrite=True deletes it: pass one of them")
     device = resolve_device(device)
+    # torchrun: this rank's place in the run, and its device (cuda:LOCAL_RANK); one process: (SINGLE, device)
+    world, device = distributed.setup(device)
     if tc.amp and device.type != "cuda":
         tc.amp = False  # bfloat16 autocast is slower than fp32 on most CPUs
     out = Path(out_dir) if out_dir is not None else None
     if resume:
         _check_resumable(out / CHECKPOINT_NAME, tc)
-        _remove_stale_temporaries(out)
-    elif out is not None:
+        if world.is_main:
+            _remove_stale_temporaries(out)
+    elif out is not None and world.is_main:
         _claim_run_folder(out, overwrite)
+    distributed.barrier(world)  # no rank starts before the main rank has claimed (or cleaned) the folder
+    writes = out if world.is_main else None  # only the main rank writes files
 
     # -- data ------------------------------------------------------------------------------------------------
     options = dict(data_options or {})
@@ -187,7 +194,12 @@ def train(
     }
     if tc.init_from and not resume:
         _init_from(trainer, tc.init_from, arch.name, cfg)
+    if tc.sync_bn:
+        trainer.modules = distributed.convert_sync_batchnorm(world, trainer.modules, device)
+    distributed.broadcast_modules(world, trainer.modules)
     trainer.optimizers = trainer.make_optimizers()
+    for optimizer in trainer.optimizers.values():  # each role's gradients averaged over the ranks at its own step
+        distributed.average_gradients_on_step(world, optimizer)
     if loss_obj is not None and loss_obj.has_regularizer and has_batchnorm(trainer.modules.get("discriminator")):
         warnings.warn(
             f"loss {loss_name!r} adds a gradient penalty, which assumes per-sample gradients, but the "
@@ -196,17 +208,18 @@ def train(
         )
     ema = {role: ExponentialMovingAverage(trainer.modules[role], tc.ema) for role in trainer.published}
     trainer.ema = {role: average.module for role, average in ema.items()}
-    state = TrainState(tc, trainer, ema, BatchSampler(dataset, tc.batch_size, seed=tc.seed, device=device), device)
+    batches = BatchSampler(dataset, tc.batch_size, seed=tc.seed, device=device, rank=world.rank, world_size=world.size)
+    state = TrainState(tc, trainer, ema, batches, device, world=world)
     trainer.batches = state.batches
     trainer.setup()
     schedule = LearningRateSchedule(trainer.optimizers, tc.lr_decay, tc.steps, tc.lr_decay_start)
     if resume:
         load_checkpoint(out / CHECKPOINT_NAME, state)
     fixed = _fixed_inputs(trainer, dataset, tc.seed, device)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-    log = CsvLog(out / LOG_NAME, keep_until=state.step if resume else 0) if out is not None else None
-    tracker = _moment_tracker(tc, dataset, out, state, resume) if tc.track_moments else None
+    if writes is not None:
+        writes.mkdir(parents=True, exist_ok=True)
+    log = CsvLog(writes / LOG_NAME, keep_until=state.step if resume else 0) if writes is not None else None
+    tracker = _moment_tracker(tc, dataset, writes, state, resume) if tc.track_moments and writes else None
 
     # -- the loop --------------------------------------------------------------------------------------------
     from tqdm.auto import tqdm
@@ -214,7 +227,7 @@ def train(
     bar = tqdm(
         total=tc.steps,
         initial=state.step,
-        disable=not progress,
+        disable=not progress or not world.is_main,
         desc=f"{arch.name}/{method_name}" + (f"/{loss_name}" if loss_name else ""),
         unit="step",
         dynamic_ncols=True,
@@ -233,6 +246,7 @@ def train(
             at_checkpoint = out is not None and (state.step % tc.checkpoint_every == 0 or state.step == tc.steps)
             if at_log or at_checkpoint:
                 values = {k: float(v.float().mean()) for k, v in metrics.items()}
+                values = distributed.average_metrics(world, values)  # each rank measured its own rows
                 bad = [k for k, v in values.items() if k.endswith("loss") and not math.isfinite(v)]
                 if bad:
                     raise TrainingDivergedError(_diverged_message(bad, values, state.step, out))
@@ -246,10 +260,14 @@ def train(
                     callback(state.step, values, state)
             if tracker is not None and (state.step % tc.track_moments == 0 or state.step == tc.steps):
                 tracker.record(state.step, trainer.ema[trainer.published[0]])
-            if out is not None and (state.step % tc.sample_every == 0 or state.step == tc.steps):
-                _save_preview(trainer, fixed, dataset, out / "progress" / f"step-{state.step:07d}.png", state.step)
+            if writes is not None and (state.step % tc.sample_every == 0 or state.step == tc.steps):
+                _save_preview(trainer, fixed, dataset, writes / "progress" / f"step-{state.step:07d}.png", state.step)
             if at_checkpoint:
-                save_checkpoint(out / CHECKPOINT_NAME, state)
+                # every rank takes part: the weights' fingerprints (ranks must agree) and every rank's RNG state
+                fingerprints = distributed.check_in_sync(world, trainer.modules, state.step)
+                rng_states = distributed.gather_rng_states(world)
+                if writes is not None:
+                    save_checkpoint(writes / CHECKPOINT_NAME, state, rng_states=rng_states, fingerprints=fingerprints)
     finally:
         bar.close()
         if log is not None:
@@ -266,7 +284,8 @@ def train(
         "batch_size": tc.batch_size,
         "seed": tc.seed,
         "data": tc.data,
-        "images_seen": state.step * tc.batch_size,
+        "images_seen": state.step * tc.batch_size * world.size,
+        "world_size": world.size,  # torchrun processes; batch_size is per process
         "device": str(device),
         "wall_seconds_last_session": round(wall, 1),
         "lr": schedule.base[next(iter(schedule.base))][0] if schedule.base else None,
@@ -283,19 +302,20 @@ def train(
     model = published_model(arch, cfg, modules, training=training)
     if tc.standing_stats:
         recompute_batchnorm_stats(model, batches=tc.standing_stats, batch_size=tc.batch_size, seed=tc.seed)
-    if out is not None:
+    if writes is not None:
         from ganzoo.models.folder import save
 
-        save(model, out)
-        _save_preview(trainer, fixed, dataset, out / "samples.png", state.step)
+        save(model, writes)
+        _save_preview(trainer, fixed, dataset, writes / "samples.png", state.step)
         from ganzoo.plots import save_loss_plot
 
         title = f"{arch.name} / {method_name}" + (f" / {loss_name}" if loss_name else "") + f" on {tc.data}"
-        save_loss_plot(out / LOG_NAME, out / "losses.png", title=title)
+        save_loss_plot(writes / LOG_NAME, writes / "losses.png", title=title)
         if tracker is not None:
             from ganzoo.training.moments import save_moment_plot
 
-            save_moment_plot(tracker.rows, out / "moments.png", title=f"{arch.name}: moments and sparsity")
+            save_moment_plot(tracker.rows, writes / "moments.png", title=f"{arch.name}: moments and sparsity")
+    distributed.teardown(world)  # after a barrier: every rank leaves once the main rank has written the model
     return model
 
 
