@@ -999,14 +999,18 @@ def _seeded(generator: OnnxGenerator, params: dict[str, Any], max_samples: int) 
 # -- running it ---------------------------------------------------------------------------------------------
 
 
-def guarded_h11_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+def guarded_h11_protocol(
+    header_timeout: float, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+) -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol, closing a connection that has not sent a whole request head ``header_timeout``
-    seconds after it opened or after its last response.
+    seconds after it opened or after its last response, and answering unparseable requests in JSON.
 
     Why: uvicorn's keep-alive timer starts only after a first response and stops at the first byte of the next
     request, so a connection that sends nothing, or a header line every few seconds, was held forever (300 idle
-    connections all stayed open, and count against ``limit_concurrency``).
+    connections all stayed open, and count against ``limit_concurrency``). ``max_header_bytes`` is only named in
+    the 400 for a request h11 cannot parse (uvicorn's ``h11_max_incomplete_event_size`` enforces it).
     """
+    import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class GuardedH11Protocol(H11Protocol):
@@ -1044,6 +1048,22 @@ def guarded_h11_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             if not self.transport.is_closing():
                 self.transport.close()
 
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to a request h11 cannot parse, as ``{"error": ...}`` like every other 4xx here."""
+            error = (
+                f"{msg} It is not valid HTTP/1.1, or its head is over {max_header_bytes} bytes "
+                "(the server's max_header_bytes)."
+            )
+            body = json.dumps({"error": error}).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ]
+            for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+            self.transport.close()
+
     return GuardedH11Protocol
 
 
@@ -1065,7 +1085,8 @@ def uvicorn_config(
     ``limit_concurrency``: connections plus requests in flight before new requests get a 503 (``None``: no
     limit); ``backlog``: connections the OS queues before accepting; ``timeout_keep_alive``: how long an idle
     kept-alive connection stays open; ``header_timeout``: how long a connection may take to send a request head;
-    ``max_header_bytes``: the largest request head (larger: 400).
+    ``max_header_bytes``: the most bytes of a request head buffered before it is complete (h11's rule; beyond: a
+    400 and the connection closed).
     """
     import uvicorn
 
@@ -1078,7 +1099,7 @@ def uvicorn_config(
         host=host,
         port=port,
         log_level=log_level,
-        http=guarded_h11_protocol(header_timeout),
+        http=guarded_h11_protocol(header_timeout, max_header_bytes),
         limit_concurrency=limit_concurrency,
         backlog=backlog,
         timeout_keep_alive=timeout_keep_alive,  # type: ignore[arg-type]  (uvicorn reads it as seconds, any number)

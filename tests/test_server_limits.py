@@ -511,7 +511,7 @@ def test_a_real_server_answers_or_drops_stalled_and_idle_connections_within_seco
     import tritonclient.http as triton_http
 
     app = _app(onnx_paths, body_timeout=1.0)
-    with _uvicorn(app, header_timeout=1.0, timeout_keep_alive=1.0) as port:
+    with _uvicorn(app, header_timeout=1.0, timeout_keep_alive=1.0, max_header_bytes=4096) as port:
         started = time.monotonic()
         body = json.dumps(_request()).encode()
         head = f"POST {INFER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -528,6 +528,11 @@ def test_a_real_server_answers_or_drops_stalled_and_idle_connections_within_seco
         for data in (b"", head.encode()):
             reply, seconds, closed = _exchange(port, data)
             assert reply == b"" and closed and seconds < 3
+        # a head still incomplete after max_header_bytes, and a request that is not HTTP, get a 400 in JSON
+        for data in (f"{head}X-Big: {'a' * 5000}\r\n".encode(), b"HELLO\r\n\r\n"):
+            reply, seconds, closed = _exchange(port, data)
+            assert reply.startswith(b"HTTP/1.1 400") and closed and seconds < 2
+            assert "max_header_bytes" in json.loads(reply.partition(b"\r\n\r\n")[2])["error"]
         # a normal request is answered and its kept-alive connection closed after timeout_keep_alive
         reply, seconds, closed = _exchange(port, f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
         assert reply.startswith(b"HTTP/1.1 200") and closed and seconds < 3
