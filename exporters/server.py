@@ -33,11 +33,14 @@ before the work it guards:
 - ``max_json_depth`` [32]: nesting of the request JSON; it must be UTF-8, without NaN/Infinity;
 - ``body_timeout`` [5 s]: longest stall between two chunks of a body (408); ``request_timeout`` [60 s]: a whole
   request, queueing and inference included (503 with ``Retry-After``);
+- ``max_inflight_bytes`` [256 MiB]: request bodies held by all requests in flight together, counted as they
+  arrive (503 with ``Retry-After`` beyond): what bounds the memory a flood of large requests can take;
 - connections (uvicorn, see ``uvicorn_config``): ``header_timeout`` [5 s] to send a request head (idle and
-  slow-header connections are closed), ``timeout_keep_alive`` [5 s], ``limit_concurrency`` [256] connections
-  plus requests in flight (503 beyond), ``backlog`` [256], ``max_header_bytes`` [16 KiB]. A request with both
-  Content-Length and Transfer-Encoding is refused (400), and the connection of any request refused before its
-  body was read is closed.
+  slow-header connections are closed), ``timeout_keep_alive`` [5 s], ``limit_concurrency`` [1024] connections
+  plus requests in flight (uvicorn's plain-text 503 beyond; idle connections count until ``header_timeout``
+  closes them), ``backlog`` [256], ``max_header_bytes`` [16 KiB] of a request head still incomplete. A request
+  with both Content-Length and Transfer-Encoding is refused (400), and the connection of any request refused
+  before its body was read is closed.
 
 Tensors are checked whole: a unique name, a known datatype, data that fits the shape exactly (flat, or nested as
 the shape), numbers only (no booleans or nulls), integers within their datatype's range. Non-finite values:
@@ -104,7 +107,8 @@ DEFAULT_REQUEST_TIMEOUT = 60.0  # seconds for a whole request, queueing and infe
 DEFAULT_BODY_TIMEOUT = 5.0  # seconds a request body may stall between two chunks -> 408
 DEFAULT_HEADER_TIMEOUT = 5.0  # seconds a connection may take to send a request head -> closed
 DEFAULT_KEEP_ALIVE = 5.0  # seconds an idle kept-alive connection stays open (uvicorn's default)
-DEFAULT_LIMIT_CONCURRENCY = 256  # connections + requests in flight before uvicorn answers 503
+DEFAULT_MAX_INFLIGHT_BYTES = 256 << 20  # request bodies held by all requests in flight together -> 503
+DEFAULT_LIMIT_CONCURRENCY = 1024  # connections + requests in flight before uvicorn answers 503 (idle ones count)
 DEFAULT_BACKLOG = 256  # connections the OS queues before accepting
 DEFAULT_MAX_HEADER_BYTES = 16 << 10  # a request head (h11's incomplete-event limit) -> 400
 # bodies and replies over these sizes are parsed / encoded on a worker thread, off the event loop
@@ -507,11 +511,37 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     return out
 
 
-async def read_body(request: Request, limit: int, idle_timeout: float) -> bytes:
+class BodyBudget:
+    """The bytes of request bodies that requests in flight hold, bounded by ``limit``: what a flood of large
+    requests would pile up in memory (their decoded tensors are a small multiple of it). A request whose bytes
+    would exceed it gets a 503; its handler gives its bytes back when it ends (``release``)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, request: Request, n: int) -> None:
+        """Count ``n`` more bytes against ``request``, or refuse them (503) when the budget is spent."""
+        if self.used + n > self.limit:
+            raise InferenceError(
+                f"the server already holds {self.used} bytes of requests in flight (its max_inflight_bytes is "
+                f"{self.limit}): retry in a moment",
+                503,
+            )
+        self.used += n
+        request.state.budget_held = getattr(request.state, "budget_held", 0) + n
+
+    def release(self, request: Request) -> None:
+        """Give back everything ``request`` took (idempotent)."""
+        self.used -= getattr(request.state, "budget_held", 0)
+        request.state.budget_held = 0
+
+
+async def read_body(request: Request, limit: int, idle_timeout: float, budget: BodyBudget | None = None) -> bytes:
     """The request body, read with bounds: 400 for both Content-Length and Transfer-Encoding (a smuggling
     pattern), 413 over ``limit`` bytes (compressed or not; checked against Content-Length before reading), 408
-    when no bytes arrive for ``idle_timeout`` seconds, 415 for an unknown Content-Encoding. gzip and deflate
-    bodies are inflated, up to ``limit`` bytes."""
+    when no bytes arrive for ``idle_timeout`` seconds, 415 for an unknown Content-Encoding, 503 when the bytes
+    would exceed ``budget`` (counted as they arrive). gzip and deflate bodies are inflated, up to ``limit`` bytes."""
     headers = request.headers
     if "content-length" in headers and "transfer-encoding" in headers:
         raise InferenceError("the request has both Content-Length and Transfer-Encoding; send one of them")
@@ -535,11 +565,15 @@ async def read_body(request: Request, limit: int, idle_timeout: float) -> bytes:
         size += len(chunk)
         if size > limit:
             raise InferenceError(f"the request body is over {limit} bytes, the most this server accepts", 413)
+        if budget is not None:
+            budget.take(request, len(chunk))
         chunks.append(chunk)
     request.state.body_read = True  # the connection may be reused: see on_error
     body = b"".join(chunks)
     if encoding != "identity":
         body = await run_in_threadpool(decompress, body, encoding, limit)
+        if budget is not None:
+            budget.take(request, len(body))
     return body
 
 
@@ -599,6 +633,7 @@ def create_app(
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
 ) -> Starlette:
     """The ASGI app serving ``models`` (name -> ``OnnxGenerator`` or ``OnnxTranslator``, e.g. from
     ``open_model``); run it with uvicorn (``ganzoo serve`` does, through ``uvicorn_config``).
@@ -607,19 +642,26 @@ def create_app(
     converted; ``max_upload_bytes`` and ``max_image_pixels`` bound an image uploaded to ``translate.png`` and
     ``max_body_bytes`` an ``infer`` body, before and after gzip/deflate (larger ones get a 413);
     ``max_json_depth`` bounds the request JSON's nesting; ``body_timeout`` is how long a body may stall between
-    two chunks (408); ``request_timeout`` bounds a whole request, queueing and inference included (503).
+    two chunks (408); ``request_timeout`` bounds a whole request, queueing and inference included (503);
+    ``max_inflight_bytes`` bounds the request bodies all requests in flight hold together (503 beyond).
     """
     if not models:
         raise ValueError("serve at least one model")
     if max_batch_size < 1 or max_samples < 1 or max_queue_delay < 0:
         raise ValueError("max_batch_size and max_samples must be positive and max_queue_delay non-negative")
-    if min(max_upload_bytes, max_body_bytes, max_image_pixels, max_json_depth) < 1:
-        raise ValueError("max_upload_bytes, max_body_bytes, max_image_pixels and max_json_depth must be positive")
+    if min(max_upload_bytes, max_body_bytes, max_image_pixels, max_json_depth, max_inflight_bytes) < 1:
+        raise ValueError(
+            "max_upload_bytes, max_body_bytes, max_image_pixels, max_json_depth and max_inflight_bytes must be positive"
+        )
+    if max_inflight_bytes < max(max_body_bytes, max_upload_bytes):
+        raise ValueError("max_inflight_bytes must be at least max_body_bytes and max_upload_bytes")
+    budget = BodyBudget(max_inflight_bytes)
     if request_timeout <= 0 or body_timeout <= 0:
         raise ValueError("request_timeout and body_timeout must be positive (seconds)")
     limits = {
         "ganzoo.server.max_samples": max_samples,
         "ganzoo.server.max_body_bytes": max_body_bytes,
+        "ganzoo.server.request_timeout_s": request_timeout,
         "ganzoo.server.accepts_non_finite": False,
         "ganzoo.server.non_finite_inputs": "refused with 400",
         "ganzoo.server.non_finite_outputs": "refused with 500",
@@ -685,7 +727,7 @@ def create_app(
 
     async def infer(request: Request) -> Response:
         model = model_of(request)
-        raw = await read_body(request, max_body_bytes, body_timeout)
+        raw = await read_body(request, max_body_bytes, body_timeout, budget)
         header_length = request.headers.get(HEADER_LENGTH)
         # large bodies are parsed off the event loop, so one big JSON request does not stall the others
         if len(raw) > OFFLOAD_BYTES:
@@ -818,7 +860,7 @@ def create_app(
                 "curl --data-binary @in.png -H 'content-type: image/png' URL",
                 415,
             )
-        body = await read_body(request, max_upload_bytes, body_timeout)
+        body = await read_body(request, max_upload_bytes, body_timeout, budget)
         if not body:
             raise InferenceError(
                 "the request body is empty: POST the PNG or JPEG file itself (curl --data-binary @in.png)"
@@ -873,7 +915,8 @@ def create_app(
         return response
 
     def timed(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-        """``handler`` bounded by ``request_timeout`` (a 503 after it), queueing and inference included."""
+        """``handler`` bounded by ``request_timeout`` (a 503 after it), queueing and inference included; the body
+        bytes it took from the budget are given back however it ends."""
 
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
@@ -885,6 +928,8 @@ def create_app(
                     "the server is busy; retry later or ask for fewer samples",
                     503,
                 ) from None
+            finally:
+                budget.release(request)
 
         return endpoint
 
@@ -919,6 +964,7 @@ def create_app(
         exception_handlers={InferenceError: on_error, HTTPException: on_error, Exception: on_error},
     )
     app.state.models = served
+    app.state.budget = budget
     return app
 
 

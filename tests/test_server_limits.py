@@ -459,7 +459,13 @@ def test_a_request_over_the_request_timeout_gets_a_503(onnx_paths):
 
 def test_limits_must_be_positive(onnx_paths):
     models = _models(onnx_paths)
-    for bad in ({"max_body_bytes": 0}, {"max_json_depth": 0}, {"request_timeout": 0}, {"body_timeout": -1}):
+    for bad in (
+        {"max_body_bytes": 0},
+        {"max_json_depth": 0},
+        {"request_timeout": 0},
+        {"body_timeout": -1},
+        {"max_inflight_bytes": 1 << 20},  # less than one largest body
+    ):
         with pytest.raises(ValueError):
             create_app(models, **bad)
 
@@ -545,6 +551,38 @@ def test_a_real_server_answers_or_drops_stalled_and_idle_connections_within_seco
             np.testing.assert_array_equal(got, app.state.models["faces"].model.run(_z(2, seed=6)))
         client.close()
         assert time.monotonic() - started < 12
+
+
+def test_bodies_in_flight_are_bounded_together(onnx_paths):
+    """max_inflight_bytes: while one request holds its body (inferring slowly), a second that would exceed the
+    budget gets a 503 at once; when the first ends, its bytes are given back."""
+    import httpx
+
+    models = _models(onnx_paths)
+    real = models["faces"].run_feeds
+
+    def slow(feeds):
+        time.sleep(1.0)
+        return real(feeds)
+
+    models["faces"].run_feeds = slow
+    body = json.dumps(_request()).encode()
+    limit = 2 * len(body) - 1  # room for one body, not two
+    app = create_app(
+        models, max_queue_delay=0.0, max_body_bytes=limit, max_upload_bytes=limit, max_inflight_bytes=limit
+    )
+    with _uvicorn(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        first = threading.Thread(target=http.post, args=(INFER,), kwargs={"content": body})
+        first.start()
+        time.sleep(0.4)  # the first request is inferring and holds its body
+        assert app.state.budget.used == len(body)
+        response = http.post(INFER, content=body)
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert "max_inflight_bytes" in response.json()["error"]
+        first.join()
+        assert app.state.budget.used == 0
+        models["faces"].run_feeds = real
+        assert http.post(INFER, content=body).status_code == 200 and app.state.budget.used == 0
 
 
 def test_uvicorn_config_sets_the_connection_limits(onnx_paths):

@@ -71,11 +71,19 @@ MIB = 1 << 20
     help="Seconds an idle kept-alive connection stays open.",
 )
 @click.option(
+    "--max-inflight-bytes",
+    default=256 * MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Request bodies all requests in flight may hold together (503 beyond): bounds memory under a flood.",
+)
+@click.option(
     "--limit-concurrency",
-    default=256,
+    default=1024,
     show_default=True,
     type=click.IntRange(0),
-    help="Connections plus requests in flight before new requests get a 503 (0: no limit).",
+    help="Connections (idle ones too, until --header-timeout) plus requests in flight before new requests get a "
+    "503 (0: no limit).",
 )
 @click.option("--backlog", default=256, show_default=True, type=click.IntRange(1), help="Connections the OS queues.")
 @click.option(
@@ -99,6 +107,7 @@ def serve_command(
     body_timeout: float,
     header_timeout: float,
     timeout_keep_alive: float,
+    max_inflight_bytes: int,
     limit_concurrency: int,
     backlog: int,
     max_header_bytes: int,
@@ -148,6 +157,7 @@ def serve_command(
             body_timeout=body_timeout,
             header_timeout=header_timeout,
             timeout_keep_alive=timeout_keep_alive,
+            max_inflight_bytes=max_inflight_bytes,
             limit_concurrency=limit_concurrency or None,
             backlog=backlog,
             max_header_bytes=max_header_bytes,
