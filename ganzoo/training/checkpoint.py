@@ -59,6 +59,20 @@ def _optimizer_from_flat(prefix: str, tensors: dict[str, torch.Tensor], meta: di
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor its parameter's memory layout again.
+
+    Checkpoints store tensors contiguous, but a channels_last convolution weight's Adam moments are channels_last
+    too, and the fused Adam kernel walks a parameter and its moments as flat memory: with mismatched strides a
+    resumed run would silently update the wrong elements.
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                    optimizer.state[param][key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def save_checkpoint(
     path: str | Path, run: Any, *, rng_states: list[torch.Tensor] | None = None, fingerprints: list | None = None
 ) -> None:
@@ -306,6 +320,7 @@ def load_checkpoint(path: str | Path, run: Any) -> None:
             ema.updates = int(info["ema_updates"][role])
         for name, optimizer in method.optimizers.items():
             optimizer.load_state_dict(_optimizer_from_flat(f"optim.{name}", tensors, info["optimizers"][name]))
+            _match_layouts(optimizer)
         method.load_state_dict(part("method"), info["method_state"])
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         # the checks above cover the core's parts; a method's own state is checked by the method's loader

@@ -46,6 +46,12 @@ class TrainConfig:
         0, "With --lr-decay linear: constant up to this step, then the linear fall.", resume="match"
     )
     ema: float = setting(0.999, "EMA decay of the published weights.", resume="match")
+    adam: str = setting(
+        "fused",
+        "Adam implementation: fused (fastest), foreach or loop (same update, other rounding).",
+        resume="match",
+        absent="loop",  # what checkpoints written before this setting existed used
+    )
     seed: int = setting(0, "Seed of the networks, latents and data order.", resume="match")
     log_every: int = setting(10, "Steps between progress-bar updates, CSV rows and finiteness checks.")
     sample_every: int = setting(500, "Steps between preview pictures in out_dir/progress/.")
@@ -100,6 +106,8 @@ class TrainConfig:
             raise ValueError(f"steps must be positive, got {self.steps}")
         if self.batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.adam not in ("fused", "foreach", "loop"):
+            raise ValueError(f"adam must be 'fused', 'foreach' or 'loop', got {self.adam!r}")
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if self.lr_decay_start and self.lr_decay != "linear":
@@ -128,7 +136,8 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             if f.metadata.get("resume") != "match":
                 continue
-            old = saved.get(f.name, defaults[f.name])  # settings added after the checkpoint: their defaults
+            # settings added after the checkpoint was written: what those runs did (``absent``), else the default
+            old = saved.get(f.name, f.metadata.get("absent", defaults[f.name]))
             if json.dumps(old) != json.dumps(current[f.name]):
                 diffs.append(f"{f.name}: checkpoint {old!r}, now {current[f.name]!r}")
         return diffs

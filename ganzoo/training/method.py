@@ -101,7 +101,7 @@ class TrainingMethod:
         from ganzoo.training.optim import make_optimizer
 
         advice = dict(getattr(self.loss, "optimizer", None) or {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)})
-        return make_optimizer(params, advice, self.settings.lr, self.settings.betas)
+        return make_optimizer(params, advice, self.settings.lr, self.settings.betas, self.settings.adam)
 
     @property
     def trainable(self) -> tuple[str, ...]:

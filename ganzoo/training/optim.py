@@ -9,15 +9,28 @@ import torch
 
 from ganzoo.errors import GanzooError
 
+#: Adam implementations (``TrainConfig.adam``): one fused kernel over all parameters, torch's multi-tensor
+#: ``foreach`` path, or the per-parameter loop (torch's CPU default). Fused measured fastest (benchmarks/README.md).
+ADAM_IMPLEMENTATIONS = ("fused", "foreach", "loop")
+
 
 def make_optimizer(
-    params: Any, advice: dict[str, Any], lr: float | None, betas: Sequence[float] | None
+    params: Any, advice: dict[str, Any], lr: float | None, betas: Sequence[float] | None, adam: str = "fused"
 ) -> torch.optim.Optimizer:
-    """Adam or RMSprop as ``advice`` says (``{"name", "lr", "betas"}``), with the run's ``lr``/``betas`` winning."""
+    """Adam or RMSprop as ``advice`` says (``{"name", "lr", "betas"}``), with the run's ``lr``/``betas`` winning;
+    ``adam`` picks Adam's implementation (same update, different float rounding)."""
     name = advice.get("name", "adam")
     lr = lr if lr is not None else advice.get("lr", 2e-4)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas or advice.get("betas", (0.5, 0.999))))
+        if adam not in ADAM_IMPLEMENTATIONS:
+            raise GanzooError(f"adam must be one of {', '.join(ADAM_IMPLEMENTATIONS)}, got {adam!r}")
+        params = list(params)
+        betas = tuple(betas or advice.get("betas", (0.5, 0.999)))
+        options = {"fused": {"fused": True}, "foreach": {"foreach": True}, "loop": {"foreach": False}}[adam]
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, **options)
+        except RuntimeError:  # a device without a fused kernel (torch says so at construction): the multi-tensor path
+            return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     raise GanzooError(f"the loss recommends an unknown optimiser {name!r}; use 'adam' or 'rmsprop'")
