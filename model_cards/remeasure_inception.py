@@ -157,6 +157,9 @@ def restoration_sets(primary: bool) -> tuple[dict[str, tuple[str, torch.Tensor]]
         train = celeba_faces(CELEBA, split="train").fields["image"]
         colour = train.double().mean((0, 2, 3)).round().to(torch.uint8).view(1, 3, 1, 1)
         sets["mean colour"] = ("inpainting", torch.where(masks.bool(), colour, faces))
+        # the rows the zoo cards show first, then the other rows of the benchmark tables
+        first = ["sr-x4", "bicubic (PIL)", "ce-center-l2", "baseline: mean chroma"]
+        sets = {**{k: sets[k] for k in first}, **sets}
     return sets, faces
 
 

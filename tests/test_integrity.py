@@ -394,3 +394,18 @@ def test_weights_are_hashed_only_up_to_the_size_their_header_declares(tmp_path, 
         verify_sha256(tmp_path / "config.json", good, "tiny")
     with pytest.raises(ModelFileError, match="does not exist"):
         verify_sha256(tmp_path / "missing.safetensors", good, "tiny")
+
+
+def test_a_fine_tune_of_dcgan_celeba_trained_here_keeps_the_non_commercial_notice(tmp_path):
+    """One training step from the zoo weights (init_from), then the card ``ganzoo push`` would upload."""
+    import ganzoo
+    from ganzoo.data import InMemoryData
+
+    data = InMemoryData(torch.randint(0, 256, (8, 3, 64, 64), dtype=torch.uint8))
+    ganzoo.train(
+        "dcgan", data, steps=1, batch_size=4, init_from="dcgan-celeba", out_dir=tmp_path / "ft", progress=False
+    )
+    card = _card_of_folder(tmp_path / "ft", "me/celeba-ft")
+    assert card.data.license == "other" and card.data.license_name == "celeba-non-commercial-research"
+    assert card.data.datasets == ["celeba"] and "non-commercial research purposes only" in card.text
+    assert "inherited from `dcgan-celeba`" in card.text and not card.data.eval_results
