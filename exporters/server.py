@@ -20,9 +20,9 @@ Routes (``{name}`` is a served model; ``/versions/1`` may be inserted after it, 
   protocol they take a ``mask`` tensor (FP32 ``[n, 1, H, W]``, 1 where pixels are missing);
 - ``GET /`` links them all (with an upload button for translators).
 
-Limits (defaults in brackets; ``create_app`` / ``serve`` arguments and ``ganzoo serve`` options). Every refusal
-is a 4xx with ``{"error": "<what was wrong and what to do>"}``; no client mistake gets a 5xx, and every check runs
-before the work it guards:
+Limits (defaults in brackets; ``create_app`` / ``serve`` arguments and ``ganzoo serve`` options). A client's
+mistake is a 4xx with ``{"error": "<what was wrong and what to do>"}``, never a 5xx; a busy server answers 503 with
+``Retry-After``; every check runs before the work it guards:
 
 - ``max_samples`` [256]: samples (or images) in one request, checked before a latent is drawn (``n=10**9``: 400);
 - ``max_body_bytes`` [32 MiB]: an ``infer`` body, checked against Content-Length first and again after gzip or
@@ -54,8 +54,9 @@ call (up to ``max_batch_size`` samples, waiting at most ``max_queue_delay`` for 
 own slice back. Translators are batched the same way: their images have one fixed shape, so concurrent requests'
 images are concatenated like latents. Like ``runtime.py`` this module imports no torch.
 
-Why this module is long: it is the whole server (the protocol's JSON and binary codecs, the batcher, the routes
-for generators and translators, the image upload); the codecs could move to a module of their own.
+Why this module is long: it is the whole server (the protocol's JSON and binary codecs and their checks, bounded
+body reading, the batcher, the routes for generators and translators, the image upload, the uvicorn protocol with
+its head timeout); the codecs and the limits could move to modules of their own.
 """
 
 from __future__ import annotations
@@ -655,9 +656,9 @@ def create_app(
         )
     if max_inflight_bytes < max(max_body_bytes, max_upload_bytes):
         raise ValueError("max_inflight_bytes must be at least max_body_bytes and max_upload_bytes")
-    budget = BodyBudget(max_inflight_bytes)
     if request_timeout <= 0 or body_timeout <= 0:
         raise ValueError("request_timeout and body_timeout must be positive (seconds)")
+    budget = BodyBudget(max_inflight_bytes)
     limits = {
         "ganzoo.server.max_samples": max_samples,
         "ganzoo.server.max_body_bytes": max_body_bytes,
@@ -815,8 +816,6 @@ def create_app(
         return await model.batcher.infer(feeds)
 
     async def sample_png(request: Request) -> Response:
-        from PIL import Image
-
         from ganzoo.sampling import make_grid
 
         name = request.path_params["name"]
@@ -841,10 +840,8 @@ def create_app(
                 raise InferenceError(f"label: {exc}") from exc
         out = await generate(model, z, labels, _seeded_codes(model.model, len(z), dict(request.query_params)))
         images = out if model.model.uint8_output else to_uint8_nhwc(out)
-        grid = make_grid(images)
-        buffer = io.BytesIO()
-        Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="PNG")
-        return Response(buffer.getvalue(), media_type="image/png")
+        # PNG compression of a 256-image grid takes a while: on a codec thread, not the event loop
+        return Response(await offload(encode_png, make_grid(images)), media_type="image/png")
 
     async def translate_png(request: Request) -> Response:
         model = model_of(request)
