@@ -18,9 +18,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
+from torch.overrides import TorchFunctionMode
 
 from ganzoo.errors import ModelFileError
 
@@ -39,6 +41,23 @@ TORCH_TO_SAFETENSORS = {
     torch.uint8: "U8",
     torch.bool: "BOOL",
 }
+
+
+class _SkipMetaInitialisation(TorchFunctionMode):
+    """Skip in-place operations (``normal_``, ``kaiming_uniform_``, ``fill_`` ...) on meta tensors.
+
+    They have no values to change, and PyTorch runs them on the meta device through its Python reference
+    decompositions, whose first use imports ``torch._dynamo`` (over a second of a cold ``ganzoo.load``).
+    """
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name.endswith("_") and not name.startswith("__"):
+            target = args[0] if args else next(iter(kwargs.values()), None)  # nn.init passes tensor=...
+            if getattr(target, "is_meta", False):
+                return target
+        return func(*args, **kwargs)
 
 
 class _TooManyTensorsError(Exception):
@@ -98,7 +117,7 @@ def expected_tensors(
     max_tensors, max_modules = 4 * header_size + 64, 16 * header_size + 256
     try:
         try:
-            with _registration_limit(max_tensors, max_modules), torch.device("meta"):
+            with _registration_limit(max_tensors, max_modules), torch.device("meta"), _SkipMetaInitialisation():
                 module = build()
         except (NotImplementedError, RuntimeError) as exc:
             if "meta" not in str(exc).lower():
