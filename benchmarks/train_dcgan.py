@@ -46,7 +46,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import ganzoo
 from ganzoo.data import InMemoryData, resolve_data
-from ganzoo.training import optim
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "datasets" / "celeba64" / "celeba64_uint8.npz"
@@ -78,16 +77,17 @@ def tune_malloc(threshold: int = 1 << 30) -> bool:
 # -- the machine's matmul peak ---------------------------------------------------------------------------------
 
 
+from peak import fma_peak  # noqa: E402 - benchmarks/ is on sys.path when these scripts run
+
+
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """Best-of-``repeats`` fp32 GFLOP/s of ``torch.mm`` on two ``n`` x ``n`` matrices (2 n^3 FLOPs each)."""
-    a, b, out = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
-    torch.mm(a, b, out=out)  # warm-up: thread pool, page faults, MKL's own buffers
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+    """The measured fp32 peak in GFLOP/s: the best of ``torch.mm`` (MKL), a oneDNN 1x1 convolution and ONNX
+    Runtime's ``MatMul`` (``peak.measured_peak``; one engine alone can read low, e.g. MKL on AMD), each best of
+    ``repeats``; ``n`` is the matrix size of the two matmul probes."""
+    from peak import onednn_conv, onnxruntime_matmul, torch_mm
+
+    engines = [torch_mm(n, repeats), onednn_conv(repeats=repeats), onnxruntime_matmul(n, repeats) or 0.0]
+    return max(engines)
 
 
 # -- the pytorch/examples reference (dcgan/main.py) ------------------------------------------------------------
@@ -222,7 +222,7 @@ class Setting:
     # False: train()'s default joint D pass (batch norm per half); True: pytorch/examples-style two passes
     separate_d_batches: bool = False
     threads: int | None = None  # torch.set_num_threads for this run; None: leave as it is
-    fused_adam: bool = False  # monkeypatch ganzoo's optimiser factory to Adam(fused=True)
+    adam: str = "fused"  # train(adam=...): fused (the default), foreach or loop (torch's CPU default)
 
 
 @dataclass
@@ -256,27 +256,6 @@ def num_threads(n: int | None) -> Iterator[int]:
         yield torch.get_num_threads()
     finally:
         torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def fused_adam(enabled: bool) -> Iterator[None]:
-    """Prototype of a one-line change in ganzoo.training.optim.make_optimizer: ``Adam(..., fused=True)``."""
-    if not enabled:
-        yield
-        return
-    original = optim.make_optimizer
-
-    def make_optimizer(params: Any, settings: dict[str, Any], lr: float | None, betas: Any) -> torch.optim.Optimizer:
-        if settings.get("name", "adam") != "adam":
-            return original(params, settings, lr, betas)
-        lr = lr if lr is not None else settings.get("lr", LR)
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas or settings.get("betas", BETAS)), fused=True)
-
-    optim.make_optimizer = make_optimizer
-    try:
-        yield
-    finally:
-        optim.make_optimizer = original
 
 
 class StepTimer:
@@ -317,7 +296,7 @@ class StepTimer:
 def run_ganzoo(dataset: InMemoryData, setting: Setting, args: argparse.Namespace) -> Result:
     """Time ``ganzoo.train`` (DCGAN-64, non-saturating loss, Adam 2e-4 / 0.5) with ``setting``."""
     timer = StepTimer(args.warmup, args.steps, count_flops=not args.no_flop_count)
-    with num_threads(setting.threads) as threads, fused_adam(setting.fused_adam):
+    with num_threads(setting.threads) as threads:
         ganzoo.train(
             "dcgan",
             dataset,
@@ -331,6 +310,7 @@ def run_ganzoo(dataset: InMemoryData, setting: Setting, args: argparse.Namespace
             log_every=1,  # the timer sees every step; the extra cost is a few scalar reads
             channels_last=setting.channels_last,
             separate_d_batches=setting.separate_d_batches,
+            adam=setting.adam,
             progress=False,
             callbacks=[timer],
             image_size=IMAGE_SIZE,
@@ -404,8 +384,9 @@ def print_report(report: dict[str, Any]) -> None:
         f"{report['default_threads']} torch threads), torch {report['torch']}, ganzoo {report['ganzoo']}"
     )
     print(
-        f"fp32 matmul peak: {peak:.1f} GFLOP/s (torch.mm {report['peak_size']}^2, best of "
-        f"{report['peak_repeats']}; probes: {', '.join(f'{p:.0f}' for p in report['peak_probes'])})"
+        f"fp32 GEMM peak: {peak:.1f} GFLOP/s (best of torch.mm, oneDNN conv and ORT MatMul, each best of "
+        f"{report['peak_repeats']}; probes: {', '.join(f'{p:.0f}' for p in report['peak_probes'])}); "
+        f"theoretical FMA peak {report['fma_peak']['gflops'] or float('nan'):.0f} GFLOP/s"
     )
     print(
         f"useful work: {report['flops_per_image'] / 1e9:.3f} GFLOP per training image (FlopCounterMode over one "
@@ -446,13 +427,14 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def sweep_settings(threads: int | None) -> list[Setting]:
-    """The settings compared by ``--sweep``: memory format, joint/separate D pass, threads, fused Adam."""
+    """The settings compared by ``--sweep``: memory format, joint/separate D pass, threads, Adam implementation."""
     return [
         Setting("pytorch/examples baseline", baseline=True, channels_last=False, threads=threads),
         Setting("ganzoo train() defaults (channels_last, joint D, BN per half)", threads=threads),
         Setting("ganzoo channels_last, separate D passes", separate_d_batches=True, threads=threads),
         Setting("ganzoo NCHW, joint D", channels_last=False, threads=threads),
-        Setting("ganzoo channels_last, joint D, fused Adam", fused_adam=True, threads=threads),
+        Setting("ganzoo defaults but foreach Adam", adam="foreach", threads=threads),
+        Setting("ganzoo defaults but per-parameter Adam (torch's CPU default)", adam="loop", threads=threads),
         Setting("ganzoo train() defaults, 1 thread", threads=1),
     ]
 
@@ -477,7 +459,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="D sees real and fake in two passes (default: off, one joint pass with per-half batch norm, as train())",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: unchanged)")
-    parser.add_argument("--fused-adam", action="store_true", help="prototype: Adam(fused=True) in ganzoo")
+    parser.add_argument("--adam", choices=("fused", "foreach", "loop"), default="fused", help="train(adam=...)")
     parser.add_argument(
         "--baseline",
         action=argparse.BooleanOptionalAction,
@@ -517,14 +499,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         label = "channels_last" if args.channels_last else "NCHW"
         label += ", separate D" if args.separate_d_batches else ", joint D"
-        label += ", fused Adam" if args.fused_adam else ""
+        label += f", {args.adam} Adam"
         settings = [
             Setting(
                 f"ganzoo {label}",
                 channels_last=args.channels_last,
                 separate_d_batches=args.separate_d_batches,
                 threads=args.threads,
-                fused_adam=args.fused_adam,
+                adam=args.adam,
             )
         ]
         if args.baseline:
@@ -572,6 +554,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "peak_repeats": args.peak_repeats,
         "peak_probes": peaks,
         "peak_gflops": peak,
+        "fma_peak": fma_peak(),
         "flops_per_image": flops_per_image,
         "runs": [summarise(r, args.batch_size, flops_per_image, peak) for r in results],
     }
