@@ -223,6 +223,7 @@ class Setting:
     separate_d_batches: bool = False
     threads: int | None = None  # torch.set_num_threads for this run; None: leave as it is
     adam: str = "fused"  # train(adam=...): fused (the default), foreach or loop (torch's CPU default)
+    compile: bool = False  # train(compile=True): torch.compile the networks (compiled in the warm-up steps)
 
 
 @dataclass
@@ -311,6 +312,7 @@ def run_ganzoo(dataset: InMemoryData, setting: Setting, args: argparse.Namespace
             channels_last=setting.channels_last,
             separate_d_batches=setting.separate_d_batches,
             adam=setting.adam,
+            compile=setting.compile,
             progress=False,
             callbacks=[timer],
             image_size=IMAGE_SIZE,
@@ -436,6 +438,7 @@ def sweep_settings(threads: int | None) -> list[Setting]:
         Setting("ganzoo defaults but foreach Adam", adam="foreach", threads=threads),
         Setting("ganzoo defaults but per-parameter Adam (torch's CPU default)", adam="loop", threads=threads),
         Setting("ganzoo train() defaults, 1 thread", threads=1),
+        Setting("ganzoo defaults + torch.compile", compile=True, threads=threads),
     ]
 
 
@@ -460,6 +463,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: unchanged)")
     parser.add_argument("--adam", choices=("fused", "foreach", "loop"), default="fused", help="train(adam=...)")
+    parser.add_argument("--compile", action="store_true", help="train(compile=True)")
     parser.add_argument(
         "--baseline",
         action=argparse.BooleanOptionalAction,
@@ -499,7 +503,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         label = "channels_last" if args.channels_last else "NCHW"
         label += ", separate D" if args.separate_d_batches else ", joint D"
-        label += f", {args.adam} Adam"
+        label += f", {args.adam} Adam" + (", compiled" if args.compile else "")
         settings = [
             Setting(
                 f"ganzoo {label}",
@@ -507,6 +511,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 separate_d_batches=args.separate_d_batches,
                 threads=args.threads,
                 adam=args.adam,
+                compile=args.compile,
             )
         ]
         if args.baseline:

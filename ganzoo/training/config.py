@@ -69,6 +69,9 @@ class TrainConfig:
     standing_stats: int = setting(
         0, "At the end, re-measure batch-norm statistics over N latent batches; 0: off.", metavar="N"
     )
+    compile: bool = setting(
+        False, "torch.compile the networks (slow first steps; see benchmarks/README.md for when it pays)."
+    )
     sync_bn: bool = setting(False, "Batch-norm statistics over all torchrun ranks (SyncBatchNorm; CUDA only).")
     init_from: str = setting(
         "",

@@ -197,6 +197,9 @@ def train(
     if tc.sync_bn:
         trainer.modules = distributed.convert_sync_batchnorm(world, trainer.modules, device)
     distributed.broadcast_modules(world, trainer.modules)
+    if tc.compile:  # in place (Module.compile): state-dict names, checkpoints and EMA copies stay as they are
+        for module in trainer.modules.values():
+            module.compile()
     trainer.optimizers = trainer.make_optimizers()
     for optimizer in trainer.optimizers.values():  # each role's gradients averaged over the ranks at its own step
         distributed.average_gradients_on_step(world, optimizer)
