@@ -87,3 +87,16 @@ def _check_mps(asked: object) -> None:
             f"device {asked!r}: torch has MPS, but it is not available here (it needs macOS 12.3+ on an Apple-silicon "
             "Mac). Use --device cpu (device='cpu')"
         )
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX-512 BF16, from /proc/cpuinfo's flags; False where
+    that file is missing). There, bfloat16 autocast trains DCGAN about 2x faster than float32; elsewhere slower."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return bool({"amx_bf16", "avx512_bf16"} & set(line.split()))
+    except OSError:
+        pass
+    return False

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ganzoo.data import BatchSampler, InMemoryData, field_shapes, resolve_data
-from ganzoo.errors import GanzooError, RunExistsError, TrainingDivergedError
+from ganzoo.errors import GanzooError, RunExistsError, TrainingDivergedError, TrainingWarning
 from ganzoo.host.manager import get_registry
 from ganzoo.sampling import latents, save_grid
 from ganzoo.training import distributed
@@ -115,7 +115,7 @@ def train(
             ``resize``, ``track_moments``, ``standing_stats``; see its field comments), and the architecture's
             config fields (``image_size=64``, ``z_dim=100``, ...).
     """
-    from ganzoo.devices import resolve_device
+    from ganzoo.devices import cpu_has_bf16, resolve_device
 
     registry = get_registry()
     arch = registry.get("architecture", architecture)
@@ -162,8 +162,14 @@ def train(
     device = resolve_device(device)
     # torchrun: this rank's place in the run, and its device (cuda:LOCAL_RANK); one process: (SINGLE, device)
     world, device = distributed.setup(device)
-    if tc.amp and device.type != "cuda":
-        tc.amp = False  # bfloat16 autocast is slower than fp32 on most CPUs
+    if tc.amp and device.type == "cpu" and not cpu_has_bf16():
+        warnings.warn(
+            "amp=True on a CPU without bfloat16 units (AMX or AVX-512 BF16): autocast will be slower than float32",
+            TrainingWarning,
+            stacklevel=2,
+        )
+    elif tc.amp and device.type not in ("cuda", "cpu"):
+        tc.amp = False  # no bfloat16 autocast path measured on other devices (mps): float32
     out = Path(out_dir) if out_dir is not None else None
     if resume:
         _check_resumable(out / CHECKPOINT_NAME, tc)

@@ -130,9 +130,9 @@ class TrainingMethod:
         return next(self.batches)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """bfloat16 autocast when mixed precision is on (bfloat16 needs no gradient scaler)."""
-        if self.settings.amp and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        """bfloat16 autocast when mixed precision is on, on CUDA or the CPU (bfloat16 needs no gradient scaler)."""
+        if self.settings.amp and self.device.type in ("cuda", "cpu"):
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def to_memory_format(self, x: torch.Tensor) -> torch.Tensor:
