@@ -38,6 +38,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import subpixel
+from peak import fma_peak
 from train_dcgan import cpu_name, logical_cpus, matmul_peak
 
 import ganzoo
@@ -144,6 +146,25 @@ def cold_start(code: str) -> dict[str, float]:
     return {"in_process_s": float(out.stdout.strip().splitlines()[-1]), "process_s": time.perf_counter() - start}
 
 
+def peak_rss_mb(pid: int) -> float | None:
+    """A process's peak resident memory (VmHWM from /proc; None where there is no /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def median_of(measure: Any, runs: int) -> dict[str, float]:
+    """The median of each number ``measure()`` returns over ``runs`` calls (and the runs themselves)."""
+    results = [measure() for _ in range(runs)]
+    out = {key: statistics.median(r[key] for r in results) for key in results[0]}
+    out["runs"] = runs
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run everything, print the table, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -152,6 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--server-batch", type=int, default=64, help="ganzoo serve --max-batch-size")
     parser.add_argument("--server-delay-ms", type=float, default=2.0, help="ganzoo serve --max-queue-delay-ms")
+    parser.add_argument("--cold-runs", type=int, default=5, help="fresh processes per cold-start measurement")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -162,6 +184,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ganzoo.save(generator, folder)
     onnx_path = export_onnx(generator, work / "model.onnx").path
     og = OnnxGenerator(onnx_path, providers=["cpu"])
+    z_example = torch.randn(2, generator.z_dim)
+    subpixel_error = subpixel.check(generator.module, z_example)
+    subpixel_path = work / "subpixel.onnx"
+    torch.onnx.export(
+        subpixel.rewrite(generator.module).eval(),
+        (z_example,),
+        str(subpixel_path),
+        input_names=["z"],
+        output_names=["images"],
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        dynamo=True,
+        verbose=False,
+    )
+    import onnxruntime
+
+    subpixel_session = onnxruntime.InferenceSession(str(subpixel_path), providers=["CPUExecutionProvider"])
     flops = forward_flops_per_image(generator)
     peaks = [matmul_peak()]
 
@@ -171,12 +209,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         zt = torch.from_numpy(z)
         eager = images_per_second(lambda _z, zt=zt: generator.sample(z=zt, output="raw"), z, args.seconds)
         ort = images_per_second(og.run, z, args.seconds)
-        rows.append({"batch": batch, "pytorch_eager": eager, "onnxruntime": ort})
+        row = {"batch": batch, "pytorch_eager": eager, "onnxruntime": ort}
+        # not float32, so not in the % of peak: bfloat16 autocast in eager (AMX / AVX-512 BF16 CPUs)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            row["pytorch_eager_bf16"] = images_per_second(
+                lambda _z, zt=zt: generator.sample(z=zt, output="raw"), z, args.seconds
+            )
+        row["onnxruntime_subpixel"] = images_per_second(
+            lambda zz: subpixel_session.run(None, {"z": zz})[0], z, args.seconds
+        )
+        rows.append(row)
     peaks.append(matmul_peak())
 
     proc, url = start_server(onnx_path, args.server_batch, args.server_delay_ms)
     try:
         served = [drive_server(url, c, 16, generator.z_dim, 2 * args.seconds) for c in (1, 8)]
+        served[-1]["server_peak_rss_mb"] = peak_rss_mb(proc.pid)  # after 1 and then 8 clients
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -194,11 +242,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"ganzoo.load({str(folder)!r}).sample(16, seed=0)\n"
         "print(time.perf_counter() - t)"
     )
-    cold = {"onnx_generator": cold_start(onnx_code), "ganzoo_load": cold_start(load_code)}
+    zoo_code = (
+        "import time; t = time.perf_counter()\n"
+        "import ganzoo\n"
+        "ganzoo.load('dcgan-celeba').sample(16, seed=0)\n"
+        "print(time.perf_counter() - t)"
+    )
+    cold = {
+        name: median_of(lambda code=code: cold_start(code), args.cold_runs)
+        for name, code in (("onnx_generator", onnx_code), ("ganzoo_load", load_code), ("zoo_dcgan_celeba", zoo_code))
+    }
 
     peak = max(peaks)
     for row in rows:
-        for key in ("pytorch_eager", "onnxruntime"):
+        for key in ("pytorch_eager", "onnxruntime", "onnxruntime_subpixel"):
             row[key]["share_of_peak"] = row[key]["median"] * flops / 1e9 / peak
     in_process_64 = next((r["onnxruntime"]["median"] for r in rows if r["batch"] == args.server_batch), None)
     for s in served:
@@ -212,6 +269,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model or "fresh dcgan (64x64, widths 64, z_dim 100)",
         "peak_gflops": peak,
         "peak_probes": peaks,
+        "fma_peak": fma_peak(),
+        "subpixel_max_abs_error": subpixel_error,
         "gflop_per_image": flops / 1e9,
         "in_process": rows,
         "server": served,
@@ -231,12 +290,16 @@ def print_report(r: dict[str, Any]) -> None:
     probes = ", ".join(f"{p:.0f}" for p in r["peak_probes"])
     print(f"model: {r['model']}; {r['gflop_per_image']:.3f} GFLOP per image")
     print(f"fp32 matmul peak: {r['peak_gflops']:.1f} GFLOP/s (probes {probes})\n")
-    print(f"{'batch':>5}  {'eager img/s':>11} {'% peak':>7}  {'onnxruntime img/s':>17} {'% peak':>7}  {'ort/eager':>9}")
+    print(
+        f"{'batch':>5}  {'eager img/s':>11} {'% peak':>7}  {'onnxruntime img/s':>17} {'% peak':>7}  {'ort/eager':>9}"
+        f"  {'ort sub-pixel':>13}  {'eager bf16':>10}"
+    )
     for row in r["in_process"]:
-        e, o = row["pytorch_eager"], row["onnxruntime"]
+        e, o, sp, bf = row["pytorch_eager"], row["onnxruntime"], row["onnxruntime_subpixel"], row["pytorch_eager_bf16"]
         print(
             f"{row['batch']:>5}  {e['median']:>11.1f} {100 * e['share_of_peak']:>6.1f}%  "
             f"{o['median']:>17.1f} {100 * o['share_of_peak']:>6.1f}%  {o['median'] / e['median']:>8.2f}x"
+            f"  {sp['median']:>13.1f}  {bf['median']:>10.1f}"
         )
     print(f"\n{'ganzoo serve':<14} {'img/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs in-process b64':>18}")
     for s in r["server"]:

@@ -366,6 +366,24 @@ def summarise(result: Result, batch_size: int, flops_per_image: float, peak: flo
     return out
 
 
+def training_peak_rss_mb(data: Path, batch_size: int, steps: int = 5) -> float:
+    """Peak resident memory of a fresh process that runs ``ganzoo.train`` (DCGAN-64, the defaults, ``steps`` steps
+    with an out_dir, so checkpoint and previews are written too) on ``data``: what a user's training process takes."""
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    code = (
+        "import ganzoo, sys\n"
+        f"ganzoo.train('dcgan', {str(data)!r}, steps={steps}, batch_size={batch_size}, progress=False, "
+        "out_dir=sys.argv[1], checkpoint_every=steps, sample_every=steps)"
+    )
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([sys.executable, "-c", code, f"{out}/run"], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def cpu_name() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else platform.processor()."""
     with contextlib.suppress(OSError):
@@ -567,8 +585,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "fma_peak": fma_peak(),
         "flops_per_image": flops_per_image,
         "runs": [summarise(r, args.batch_size, flops_per_image, peak) for r in results],
+        "training_peak_rss_mb": training_peak_rss_mb(data_path, args.batch_size),
     }
     print_report(report)
+    print(f"peak memory of a training process (batch {args.batch_size}): {report['training_peak_rss_mb']:.0f} MB")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
