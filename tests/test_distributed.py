@@ -168,3 +168,23 @@ def test_the_sampler_shards_one_global_batch_by_rank():
 def test_sync_bn_on_cpu_says_it_needs_cuda():
     with pytest.raises(DistributedError, match="SyncBatchNorm has no CPU implementation"):
         ganzoo.train("mlp", "ring-8", steps=1, sync_bn=True, progress=False)
+
+
+def test_eval_under_torchrun_shards_and_gives_the_single_process_result(tmp_path):
+    """2 ranks share the generation and feature extraction of an image model's evaluation; the metrics equal one
+    process's, and only rank 0 writes."""
+    import json
+
+    import numpy as np
+
+    model, data = tmp_path / "model", tmp_path / "faces.npz"
+    torch.manual_seed(0)
+    ganzoo.create("dcgan", image_size=16, g_width=4, d_width=4, z_dim=8).save(model)
+    np.savez(data, images=np.random.default_rng(0).integers(0, 256, (101, 16, 16, 3), dtype=np.uint8))
+    args = ["eval", str(model), "--data", str(data), "-n", "101", "--extractor", "pixels", "--no-cache",
+            "--metrics", "fid,kid,precision-recall", "--metric-option", "fid.min_samples=10"]  # fmt: skip
+    _single(*args, "-o", str(tmp_path / "one.json"))
+    result = _torchrun(*args, "-o", str(tmp_path / "two.json"))
+    one, two = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("one", "two"))
+    assert one["metrics"] == two["metrics"] and two["protocol"]["processes"] == 2
+    assert result.stdout.count("wrote") == 1

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ganzoo.cli.base import _device, main, parse_assignments
+from ganzoo.cli.base import SEED, _device, main, parse_assignments
 
 
 @main.command("eval")
@@ -29,7 +30,7 @@ from ganzoo.cli.base import _device, main, parse_assignments
     help="Held-out real data for memorisation: the last part of --data as a fraction (0.1) or a count (1000), "
     "or another data set.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latents and any subset.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the latents and any subset.")
 @click.option(
     "--metric-option",
     "metric_settings",
@@ -125,6 +126,8 @@ def eval_command(
         label=model,
         progress=not quiet,
     )
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun rank 0 reports (and wrote the files)
     protocol = result["protocol"]
     click.echo(
         f"{model}: {protocol['n_generated']} generated vs {protocol['n_reference']} reference samples "

@@ -63,19 +63,37 @@ def balanced_labels(generator: Any, n: int) -> torch.Tensor | None:
 
 
 def generated_samples(
-    generator: Any, n: int, seed: int, batch_size: int = 256, labels: torch.Tensor | None = None
+    generator: Any,
+    n: int,
+    seed: int,
+    batch_size: int = 256,
+    labels: torch.Tensor | None = None,
+    world: Any = None,
 ) -> torch.Tensor:
     """``n`` samples from ``generator``: uint8 NCHW images (rounded as saved images are) or float samples.
 
     A class-conditional generator needs ``labels`` (``(n,)``; ``balanced_labels`` gives each class in turn).
+    Under torchrun (``world``) each rank generates its share of the same n samples and all shares are gathered.
     """
+
+    if world is not None and world.enabled:
+        from ganzoo.evaluation.sharding import gather, generated_share
+
+        share = generated_share(generator, n, seed, labels, world)
+        part = _sample_as_stored(generator, dict(share, seed=seed, batch_size=batch_size))
+        return gather(part, world)
+    return _sample_as_stored(generator, {"n": n, "seed": seed, "batch_size": batch_size, "labels": labels})
+
+
+def _sample_as_stored(generator: Any, arguments: dict[str, Any]) -> torch.Tensor:
+    """``generator.sample(**arguments)`` as uint8 NCHW images or float samples on the CPU."""
     import torch
 
-    extra = {} if labels is None else {"labels": labels}
+    extra = {k: v for k, v in arguments.items() if v is not None}
     if generator.config.is_image:
-        images = generator.sample(n, seed=seed, output="numpy", batch_size=batch_size, **extra)  # uint8 NHWC
+        images = generator.sample(output="numpy", **extra)  # uint8 NHWC
         return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-    return generator.sample(n, seed=seed, output="raw", batch_size=batch_size, **extra).detach().float().cpu()
+    return generator.sample(output="raw", **extra).detach().float().cpu()
 
 
 def dataset_samples(dataset: Any) -> torch.Tensor:
@@ -225,9 +243,16 @@ def evaluate(
     Returns:
         ``{"metrics": {name: {...}}, "protocol": {...}, "figures": {"metric/name": path}}``.
     """
+    import torch
+
     from ganzoo.models.generator import Generator
+    from ganzoo.training import distributed
 
     started = datetime.datetime.now(datetime.timezone.utc)
+    # torchrun: every rank generates and extracts a share (ganzoo.evaluation.sharding); cuda -> cuda:LOCAL_RANK
+    world, placed = distributed.setup(torch.device(device or "cpu"))
+    if world.enabled:
+        device = str(placed)
     source = str(generator) if not isinstance(generator, Generator) else ""
     if not isinstance(generator, Generator):
         from ganzoo.loading import load
@@ -262,7 +287,7 @@ def evaluate(
     real, subset_note = _subset(real, n_reference, seed)
     reference_split += subset_note
     fake_labels = balanced_labels(generator, n)  # class-conditional: every class in turn, n / K samples each
-    fake = generated_samples(generator, n, seed, labels=fake_labels)
+    fake = generated_samples(generator, n, seed, labels=fake_labels, world=world)
     _check_shapes(fake, real, "reference")
     if held is not None:
         _check_shapes(fake, held, "held-out")
@@ -283,6 +308,10 @@ def evaluate(
             else {}
         ),
     )
+    if world.enabled:
+        from ganzoo.evaluation.sharding import ShardedExtractor
+
+        extract = ShardedExtractor(extract, world)
     folder = None if cache is False else (cache_dir() if cache is True else Path(cache))
     sets = {"generated": fake, "reference": real, "heldout": held}
     described = extract.describe() if needs & {"features", "logits"} else {}
@@ -358,14 +387,16 @@ def evaluate(
         "metric_options": dict(metric_options or {}),
         "device": str(device or "cpu"),
     }
+    protocol["processes"] = world.size  # torchrun ranks that shared generation and feature extraction
     result: dict[str, Any] = {"metrics": results, "protocol": protocol, "figures": {}}
-    if out is not None:
+    if out is not None and world.is_main:
         out = Path(out)
         for key, image in pictures.items():
             path = out.with_name(f"{out.stem}.{key.replace('/', '.')}.png")
             _save_png(image, path)
             result["figures"][key] = path.name
         write_json(out, result)
+    distributed.teardown(world)
     return result
 
 
