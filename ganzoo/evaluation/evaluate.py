@@ -245,8 +245,8 @@ def evaluate(
     """
     import torch
 
+    import ganzoo.training.distributed as distributed
     from ganzoo.models.generator import Generator
-    from ganzoo.training import distributed
 
     started = datetime.datetime.now(datetime.timezone.utc)
     # torchrun: every rank generates and extracts a share (ganzoo.evaluation.sharding); cuda -> cuda:LOCAL_RANK

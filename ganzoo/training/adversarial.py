@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+import ganzoo.training.distributed as distributed
 from ganzoo.errors import DataError
-from ganzoo.training import distributed
 from ganzoo.training.method import TrainingMethod
 
 

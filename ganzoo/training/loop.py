@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
+import ganzoo.training.distributed as distributed
 from ganzoo.data import BatchSampler, InMemoryData, field_shapes, resolve_data
 from ganzoo.errors import GanzooError, RunExistsError, TrainingDivergedError, TrainingWarning
 from ganzoo.host.manager import get_registry
 from ganzoo.sampling import latents, save_grid
-from ganzoo.training import distributed
 from ganzoo.training.checkpoint import checkpoint_info, load_checkpoint, read_checkpoint, save_checkpoint
 from ganzoo.training.config import TrainConfig
 from ganzoo.training.ema import ExponentialMovingAverage
