@@ -35,15 +35,16 @@ def register_pretrained(register: Callable[..., None]) -> None:
         "dcgan-celeba",
         architecture="dcgan",
         repo_id="ganzoo/dcgan-celeba",
-        revision="v2",  # v2: v1 with standing batch-norm statistics (FID 109.3 -> 104.0)
+        revision="v2",  # v2: v1 with standing batch-norm statistics (FID 109.3 -> 104.0, half-pixel resize)
         sha256="3601d05e84f3d86c2990226d9e33f35c7ce812e7d479eca64235e085c164258b",
-        config_sha256="29bba532ab5323b17768171a64aca73d828fd0361cdc25d1b05503896750d221",
+        config_sha256="d158fc3b6756523cf86a09c7f3925ce3570006a67cd10edf69f28bc26ca71b19",
         card=card_path("dcgan-celeba"),
         description="DCGAN faces, 64x64, trained with ganzoo on 10k CelebA images (non-commercial research only)",
         dataset="CelebA-64 (10k)",
         resolution=64,
-        # benchmarks/results/eval_celeba_dcgan-celeba.json: 5,000 samples against 9,000 CelebA-64 images
-        metrics={"fid": 104.0, "kid": 0.1049},
+        # 5,000 samples against 9,000 CelebA-64 images (benchmarks/eval_celeba.py), FID/KID re-measured under the
+        # tf1-bilinear resize (model_cards/remeasured-tf1.json; 104.0 / 0.1049 under the old half-pixel resize)
+        metrics={"fid": 101.1, "kid": 0.1014},
         bundled=bundled_folder("dcgan-celeba"),
     )
     register(
@@ -68,14 +69,15 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/pix2pix-celeba-colorize",
         revision="v1",
         sha256="8a0a8a9ef72a5fd6717e274151dcd993244ee770d622a6c3498dd2e256bbdf9a",
-        config_sha256="22e5b1b2b128d8e08b5f20123f863ce523ceefcf8c9c7a804b8d0d81c812e8e9",
+        config_sha256="08f776afb897bb8e3cac5935252964a60524acf6f297b60ae1654425e52d3e40",
         card=card_path("pix2pix-celeba-colorize"),
         description="greyscale -> colour faces, 64x64, pix2pix with chroma output (CelebA; non-commercial research)",
         dataset="CelebA-64 (train split)",
         resolution=64,
         task="image-to-image",
-        # benchmarks/results/translation.json: CelebA's test split (988 faces)
-        metrics={"psnr": 25.30, "ssim": 0.932, "kid": 0.0041},
+        # benchmarks/results/translation.json: CelebA's test split (988 faces); KID re-measured under the tf1-bilinear
+        # resize (model_cards/remeasured-tf1.json; 0.0041 under the old half-pixel resize)
+        metrics={"psnr": 25.30, "ssim": 0.932, "kid": 0.0042},
         bundled=bundled_folder("pix2pix-celeba-colorize"),
     )
     register(
@@ -100,7 +102,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/srgan-celeba-x4",
         revision="v1",
         sha256="c34f1a2b2bdeabc209a9dd4af9e936e331be01e3f64c022d88aa2deb5edadfd9",
-        config_sha256="7dc21a42700e91f53c935d1bb249bd6c7d1ee020af9688bd07baad7c862b6456",
+        config_sha256="636fddd25dc854fb78b4c46460dac0fc80d37ef95c5032a7777342c8ed61a6d0",
         card=card_path("srgan-celeba-x4"),
         description="x4 face super-resolution, 16x16 -> 64x64, SRResNet (the SRGAN recipe's L1 phase; CelebA, "
         "non-commercial research)",
@@ -108,7 +110,8 @@ def register_pretrained(register: Callable[..., None]) -> None:
         resolution=64,
         task="image-to-image",
         # benchmarks/results/restoration.json: CelebA's test split (988 faces); bicubic: 22.36 dB, KID 0.162
-        metrics={"psnr": 24.99, "ssim": 0.798, "kid": 0.0408},
+        # KID re-measured under the tf1-bilinear resize (model_cards/remeasured-tf1.json; 0.0408 before)
+        metrics={"psnr": 24.99, "ssim": 0.798, "kid": 0.0414},
         bundled=bundled_folder("srgan-celeba-x4"),
     )
     register(
@@ -117,13 +120,14 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/inpaint-celeba-center",
         revision="v1",
         sha256="1a68a106012998c9b14a3ea3cb1ead9ba62adc4d860d2c76b27b143c2eb13a9d",
-        config_sha256="9a57f82e9e7f493d410293fe613f3e46a2564dc7e7f63e69e9907518cdfbc6f4",
+        config_sha256="34373369c4c96dfdaa4b4133327558e303df500173b2e6c4ae5cc377b8e4c560",
         card=card_path("inpaint-celeba-center"),
         description="fills the central 32x32 of 64x64 faces, context encoder (CelebA, non-commercial research)",
         dataset="CelebA-64 (train split)",
         resolution=64,
         task="image-to-image",
         # benchmarks/results/restoration.json: CelebA's test split (988 faces), PSNR inside the hole
-        metrics={"hole-psnr": 18.44, "kid": 0.0074},
+        # KID re-measured under the tf1-bilinear resize (model_cards/remeasured-tf1.json; 0.0074 before)
+        metrics={"hole-psnr": 18.44, "kid": 0.0070},
         bundled=bundled_folder("inpaint-celeba-center"),
     )

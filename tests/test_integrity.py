@@ -409,3 +409,30 @@ def test_a_fine_tune_of_dcgan_celeba_trained_here_keeps_the_non_commercial_notic
     assert card.data.license == "other" and card.data.license_name == "celeba-non-commercial-research"
     assert card.data.datasets == ["celeba"] and "non-commercial research purposes only" in card.text
     assert "inherited from `dcgan-celeba`" in card.text and not card.data.eval_results
+
+
+def test_zoo_cards_say_which_resize_each_inception_number_was_measured_with():
+    """Every FID/KID/precision/recall row of a zoo card names its resize convention (tf1-bilinear, or the previous
+    half-pixel one where it was not re-measured), and the bundled config carries the card's numbers."""
+    from huggingface_hub import ModelCard
+
+    import ganzoo
+
+    registry = ganzoo.get_registry().pretrained
+    for name in ("dcgan-celeba", "pix2pix-celeba-colorize", "srgan-celeba-x4", "inpaint-celeba-center"):
+        entry = registry[name]
+        card = ModelCard.load(entry.card)
+        rows = [
+            line for line in card.text.splitlines() if line.startswith(("| FID", "| KID", "| precision", "| recall"))
+        ]
+        assert rows, name
+        for row in rows:
+            assert "tf1-bilinear" in row or "half-pixel" in row, row
+        results = json.loads((Path(entry.bundled) / "config.json").read_text())["training"]["results"]
+        assert {r["name"]: r["value"] for r in results} == {
+            r.metric_type: r.metric_value for r in card.data.eval_results
+        }
+        for key in ("fid", "kid"):
+            if key in entry.metrics:  # the zoo entry's rounded numbers agree with the card's
+                card_value = next(r.metric_value for r in card.data.eval_results if r.metric_type == key)
+                assert entry.metrics[key] == pytest.approx(card_value, rel=0.02), (name, key)
