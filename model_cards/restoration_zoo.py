@@ -9,6 +9,10 @@ writes ``plugins/zoo/srgan-celeba-x4/`` (from ``runs/restoration/sr-x4-l1``: the
 measured better than its adversarial phase 2 on every number here, see the card) and
 ``plugins/zoo/inpaint-celeba-center/`` (from ``runs/restoration/ce-center``), their cards in ``model_cards/``
 and pictures in ``docs/``, and prints the sha256 values to pin in ``plugins/zoo.py``.
+
+The KID/FID in the cards were re-measured under the tf1-bilinear resize (``model_cards/remeasure_inception.py``,
+``model_cards/remeasured-tf1.json``); the benchmark JSON read here predates it. Re-run the benchmark's
+``evaluate`` before rebuilding a card, or its Inception rows go back to the half-pixel numbers.
 """
 
 from __future__ import annotations

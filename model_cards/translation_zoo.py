@@ -8,6 +8,10 @@ cards with the measured numbers, and input | output (| target) pictures.
 writes ``plugins/zoo/pix2pix-celeba-colorize/`` (from ``runs/translation/p2p-gan``) and
 ``plugins/zoo/cyclegan-fashion-sandal2sneaker/`` (from ``runs/translation/cyclegan``), their cards in
 ``model_cards/`` and pictures in ``docs/``, and prints the sha256 values to pin in ``plugins/zoo.py``.
+
+The KID/FID in the cards were re-measured under the tf1-bilinear resize (``model_cards/remeasure_inception.py``,
+``model_cards/remeasured-tf1.json``); the benchmark JSON read here predates it. Re-run the benchmark's
+``evaluate`` before rebuilding a card, or its Inception rows go back to the half-pixel numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ COLORIZE, SHOES = "pix2pix-celeba-colorize", "cyclegan-fashion-sandal2sneaker"
 def _colorize_info(entry: dict[str, Any], baselines: dict[str, Any], command: str) -> CardInfo:
     m, grey = entry["metrics"], baselines["baseline: grey input"]["metrics"]
     how = "CelebA's official test split (988 faces of the 10k file), against the true colours, on [0, 1]"
-    kid_how = "outputs against the 988 real test faces, ganzoo's Inception (2015-12-05), subsets of 988"
+    kid_how = "outputs against the 988 real test faces, ganzoo's Inception (2015-12-05), 100 subsets of 500"
     metrics = [
         Metric(
             "psnr", m["pixel-fidelity"]["psnr"], how, dataset="celeba", dataset_name="CelebA-64 test", label="PSNR (dB)"

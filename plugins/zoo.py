@@ -102,15 +102,15 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/srgan-celeba-x4",
         revision="v1",
         sha256="c34f1a2b2bdeabc209a9dd4af9e936e331be01e3f64c022d88aa2deb5edadfd9",
-        config_sha256="636fddd25dc854fb78b4c46460dac0fc80d37ef95c5032a7777342c8ed61a6d0",
+        config_sha256="7776e77d35883831561d0923e5a4060d508d2a52e93464d51ed353abadfc15df",
         card=card_path("srgan-celeba-x4"),
         description="x4 face super-resolution, 16x16 -> 64x64, SRResNet (the SRGAN recipe's L1 phase; CelebA, "
         "non-commercial research)",
         dataset="CelebA-64 (train split)",
         resolution=64,
         task="image-to-image",
-        # benchmarks/results/restoration.json: CelebA's test split (988 faces); bicubic: 22.36 dB, KID 0.162
-        # KID re-measured under the tf1-bilinear resize (model_cards/remeasured-tf1.json; 0.0408 before)
+        # benchmarks/results/restoration.json: CelebA's test split (988 faces); bicubic: 22.36 dB, KID 0.162; KID
+        # re-measured under the tf1-bilinear resize (model_cards/remeasured-tf1.json; 0.0408 before)
         metrics={"psnr": 24.99, "ssim": 0.798, "kid": 0.0414},
         bundled=bundled_folder("srgan-celeba-x4"),
     )
@@ -120,7 +120,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         repo_id="ganzoo/inpaint-celeba-center",
         revision="v1",
         sha256="1a68a106012998c9b14a3ea3cb1ead9ba62adc4d860d2c76b27b143c2eb13a9d",
-        config_sha256="34373369c4c96dfdaa4b4133327558e303df500173b2e6c4ae5cc377b8e4c560",
+        config_sha256="15173c233a8ac6e8fa466d5ed4407d4768df87314c289a0257680d6709a86a88",
         card=card_path("inpaint-celeba-center"),
         description="fills the central 32x32 of 64x64 faces, context encoder (CelebA, non-commercial research)",
         dataset="CelebA-64 (train split)",
