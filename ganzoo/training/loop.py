@@ -306,7 +306,10 @@ def train(
         "standing_stats": tc.standing_stats,
     }
     if tc.init_from:
+        from ganzoo.hub.cards import inherited_metadata
+
         training["init_from"] = tc.init_from  # the weights this run started from
+        training.update(inherited_metadata(tc.init_from))  # the base's licence and datasets, never its results
     modules = {role: trainer.ema[role].eval() for role in trainer.published}
     model = published_model(arch, cfg, modules, training=training)
     if tc.standing_stats:
