@@ -377,7 +377,7 @@ def training_peak_rss_mb(data: Path, batch_size: int, steps: int = 5) -> float:
     code = (
         "import ganzoo, sys\n"
         f"ganzoo.train('dcgan', {str(data)!r}, steps={steps}, batch_size={batch_size}, progress=False, "
-        "out_dir=sys.argv[1], checkpoint_every=steps, sample_every=steps)"
+        f"out_dir=sys.argv[1], checkpoint_every={steps}, sample_every={steps})"
     )
     with tempfile.TemporaryDirectory() as out:
         subprocess.run([sys.executable, "-c", code, f"{out}/run"], check=True)
