@@ -48,7 +48,7 @@ class TrainConfig:
     ema: float = setting(0.999, "EMA decay of the published weights.", resume="match")
     adam: str = setting(
         "fused",
-        "Adam implementation: fused (fastest), foreach or loop (same update, other rounding).",
+        "Adam implementation: fused (one kernel), foreach or loop (same update, other rounding).",
         resume="match",
         absent="loop",  # what checkpoints written before this setting existed used
     )

@@ -10,7 +10,7 @@ import torch
 from ganzoo.errors import GanzooError
 
 #: Adam implementations (``TrainConfig.adam``): one fused kernel over all parameters, torch's multi-tensor
-#: ``foreach`` path, or the per-parameter loop (torch's CPU default). Fused measured fastest (benchmarks/README.md).
+#: ``foreach`` path, or the per-parameter loop (torch's CPU default); benchmarks/README.md compares them.
 ADAM_IMPLEMENTATIONS = ("fused", "foreach", "loop")
 
 
