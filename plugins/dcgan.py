@@ -18,6 +18,8 @@ from torch import nn
 import ganzoo
 from ganzoo.config import ConfigError, ImageConfig
 
+D_NORMS = ("batch", "layer", "spectral", "none")
+
 
 @dataclass
 class DCGANConfig(ImageConfig):
@@ -28,14 +30,16 @@ class DCGANConfig(ImageConfig):
     channels: int = 3
     g_width: int = 64  # G's last hidden width (ngf); earlier layers are 2x, 4x, ... wider
     d_width: int = 64  # D's first width (ndf)
-    d_norm: str = "batch"  # "batch" (the paper), "layer" (for gradient penalties) or "none"
+    # "batch" (the paper), "layer" (for gradient penalties), "spectral" (SN-GAN, Miyato et al. 2018: spectral norm
+    # on every D convolution, no other normalisation; pair it with the hinge loss) or "none"
+    d_norm: str = "batch"
 
     def validate(self) -> None:
         super().validate()
         if self.image_size not in (16, 32, 64, 128, 256):
             raise ConfigError(f"DCGAN image_size must be a power of two from 16 to 256, got {self.image_size}")
-        if self.d_norm not in ("batch", "layer", "none"):
-            raise ConfigError(f"d_norm must be 'batch', 'layer' or 'none', got {self.d_norm!r}")
+        if self.d_norm not in D_NORMS:
+            raise ConfigError(f"d_norm must be one of {', '.join(repr(n) for n in D_NORMS)}, got {self.d_norm!r}")
         if self.g_width <= 0 or self.d_width <= 0:
             raise ConfigError("g_width and d_width must be positive")
 
@@ -95,21 +99,24 @@ class DCGANDiscriminator(nn.Module):
                 return nn.GroupNorm(1, channels)
             return nn.Identity()
 
-        layers: list[nn.Module] = [
-            nn.Conv2d(config.channels, w, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, True),
-        ]
+        spectral = config.d_norm == "spectral"
+
+        def conv(c_in: int, c_out: int, stride: int, padding: int) -> nn.Module:
+            # SN-GAN's convolutions keep their bias (no batch norm follows to absorb it)
+            return nn.Conv2d(c_in, c_out, 4, stride, padding, bias=spectral)
+
+        layers: list[nn.Module] = [conv(config.channels, w, 2, 1), nn.LeakyReLU(0.2, True)]
         # (N, w, S/2, S/2)
         for i in range(n):
-            layers += [
-                nn.Conv2d(w * 2**i, w * 2 ** (i + 1), 4, 2, 1, bias=False),
-                norm(w * 2 ** (i + 1)),
-                nn.LeakyReLU(0.2, True),
-            ]
+            layers += [conv(w * 2**i, w * 2 ** (i + 1), 2, 1), norm(w * 2 ** (i + 1)), nn.LeakyReLU(0.2, True)]
         # (N, w*2^n, 4, 4)
-        layers.append(nn.Conv2d(w * 2**n, 1, 4, 1, 0, bias=False))  # (N, 1, 1, 1): one logit, no sigmoid
+        layers.append(conv(w * 2**n, 1, 1, 0))  # (N, 1, 1, 1): one logit, no sigmoid
         self.net = nn.Sequential(*layers)
         self.apply(_init_weights)
+        if spectral:  # after the initialisation, so the power iteration starts from the initial weights
+            for module in self.net:
+                if isinstance(module, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images).reshape(-1)
