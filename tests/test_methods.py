@@ -48,6 +48,11 @@ def _two_domains() -> ganzoo.InMemoryData:
 #: every registered method with an architecture and data it trains; a new method must add a row
 CASES = {
     "adversarial": [("mlp", "ring-8", {}), ("dcgan", _faces, {})],
+    # fresh real batches for each unrolled step: the resume check covers the sampler they advance
+    "unrolled": [
+        ("mlp", "ring-8", {"method_options": {"unroll_steps": 3}}),
+        ("dcgan", _faces, {"method_options": {"unroll_steps": 2}}),
+    ],
     "toy-conditional": [("toy-conditional", "ring-8", {})],
     "conditional": [("cgan", _labelled, {}), ("projection", _labelled, {"spectral_norm": True})],
     "acgan": [("acgan", _labelled, {})],

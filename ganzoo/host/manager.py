@@ -35,6 +35,7 @@ DEFAULT_PLUGINS = {
     "methods": "ganzoo.plugins.methods",
     "conditional": "ganzoo.plugins.conditional",
     "infogan": "ganzoo.plugins.infogan",
+    "unrolled": "ganzoo.plugins.unrolled",
     "datasets": "ganzoo.plugins.datasets",
     "image-pairs": "ganzoo.plugins.image_pairs",
     "paired-tasks": "ganzoo.plugins.paired_tasks",
