@@ -13,6 +13,7 @@ Run from the repository root::
     python benchmarks/mode_coverage.py --quick                  # a few steps, one seed: checks the script works
     python benchmarks/mode_coverage.py --data grid-25 --losses non-saturating --lr 5e-4 --json grid.json
     python benchmarks/mode_coverage.py --losses non-saturating --loss-option r1_gamma=0.1   # R1 penalty
+    python benchmarks/mode_coverage.py --losses non-saturating --method unrolled --method-option unroll_steps=5
     python benchmarks/mode_coverage.py --losses non-saturating --lr 5e-4 --steps 20000 --loss-option r1_gamma=0.1 \
         --lr-decay linear --lr-decay-start 10000 --eval-every 1000 --trajectory-figure t.png   # the recommended one
 
@@ -90,6 +91,8 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
         data,
         loss=loss,
         loss_options=args.loss_options,
+        method=args.method,
+        method_options=args.method_options,
         steps=steps,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -284,6 +287,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Option of every loss run, e.g. r1_gamma=0.1 or gp_weight=0.1 (repeatable).",
     )
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing: samples D judges together.")
+    parser.add_argument("--method", default=None, help="Training method (default: adversarial), e.g. unrolled.")
+    parser.add_argument(
+        "--method-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. unroll_steps=5 (repeat)."
+    )
     parser.add_argument("--n", type=int, default=2500, help="Samples measured per run (2,500 as in PacGAN).")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
     parser.add_argument(
@@ -310,6 +317,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     try:  # the same KEY=VALUE reading as `ganzoo train --loss-option`
         args.loss_options = parse_assignments(tuple(args.loss_option), "--loss-option")
+        args.method_options = parse_assignments(tuple(args.method_option), "--method-option")
     except click.BadParameter as exc:
         parser.error(exc.format_message())
     if args.eval_every < 0:
