@@ -11,8 +11,9 @@ Method ``unrolled`` (unconditional architectures, any loss), options:
 
 - ``unroll_steps`` K (default 5; the paper's mixture experiments use 5 to 10; 0 is the plain alternating update);
 - ``unroll_lr``: the step size of the unrolled D updates (default: D's optimiser learning rate). The unrolled
-  updates are plain gradient steps; the paper unrolls D's Adam, whose moment estimates over K steps change little
-  next to the gradient itself;
+  updates are plain gradient steps, while the paper unrolls D's Adam, whose steps are normalised: a plain step of
+  Adam's learning rate (2e-4) barely moves D, and measured so (benchmarks/README.md: K = 5 covers the mixtures no
+  better than K = 0 at that step size). Raise ``unroll_lr``, or wait for the Adam-faithful unroll (issue 19);
 - ``fresh_batches``: each unrolled step sees a new real batch (default ``True``, as the paper's code does; the
   sampler is checkpointed, so resuming stays exact) or the iteration's batch again.
 
