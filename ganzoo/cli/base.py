@@ -38,6 +38,13 @@ MAX_GRID_SAMPLES = 4096
 MAX_GRID_VALUES = 64 * 2**20  # 64 MiB of uint8 pixels: 4096 samples at 3x64x64 (48 MiB) fit, 4096 at 3x128x128 not
 
 
+def is_main_process() -> bool:
+    """Whether this process is torchrun's rank 0 (or not under torchrun at all): the one that reports."""
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _device(device: str | None) -> str | None:
     """``--device`` checked up front (``DeviceError`` with what to do), or ``None`` to keep each command's default."""
     if device is None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ganzoo.cli.base import SEED, _device, main, parse_assignments
+from ganzoo.cli.base import SEED, _device, is_main_process, main, parse_assignments
 
 
 @main.command("eval")
@@ -126,7 +125,7 @@ def eval_command(
         label=model,
         progress=not quiet,
     )
-    if os.environ.get("RANK", "0") != "0":
+    if not is_main_process():
         return  # under torchrun rank 0 reports (and wrote the files)
     protocol = result["protocol"]
     click.echo(

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ganzoo.cli.base import _device, main, parse_assignments
+from ganzoo.cli.base import _device, is_main_process, main, parse_assignments
 
 
 def _train_setting_options(command: Any) -> Any:
@@ -133,16 +133,9 @@ def train_command(
         **settings,
         **parse_assignments(model_settings, "--set"),
     )
-    if model.training.get("world_size", 1) > 1 and not _is_main_rank():
+    if not is_main_process():
         return  # under torchrun the main rank wrote the files and says so
     click.echo(
         f"trained {model.architecture} for {model.training['steps']} steps; wrote {out_dir}/ "
         "(config.json, model.safetensors, samples.png, losses.png, losses.csv, checkpoint.safetensors)"
     )
-
-
-def _is_main_rank() -> bool:
-    """Whether this process is torchrun's rank 0 (or not under torchrun at all)."""
-    import os
-
-    return os.environ.get("RANK", "0") == "0"

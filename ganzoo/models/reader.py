@@ -34,7 +34,7 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
     registry = get_host().registry
     name = saved["architecture"]
     if name not in registry.architectures:
-        plugin = saved.get("plugin") if isinstance(saved.get("plugin"), dict) else {}
+        plugin = saved.get("plugin") or {}
         dist = plugin.get("distribution") or ""
         hint = (
             f"It was saved with plugin {plugin.get('name')!r} from {dist} {plugin.get('version', '')}: "
@@ -45,10 +45,8 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
         raise UnknownNameError("architecture", name, registry.architectures, hint)
     arch = registry.architectures[name]
     source = str(folder / CONFIG_NAME)
-    config_values = saved.get("config") or {}
-    if not isinstance(config_values, dict):
-        raise ModelFileError(f"{source}: 'config' must be an object of config fields, got {_kind(config_values)}")
-    cfg = arch.config.from_dict(config_values, source=source)
+    # read_config checked the types of 'config', 'training', 'plugin', 'roles' and 'task'
+    cfg = arch.config.from_dict(saved.get("config") or {}, source=source)
     roles = saved.get("roles") or ["generator"]  # folders written before roles existed hold one generator
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
         raise ModelFileError(f"{source}: 'roles' must be a list of network roles, got {_kind(roles)}")
@@ -59,8 +57,6 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
             f"(it has {sorted(arch.networks)}); the folder was written by another version of its plugin"
         )
     training = saved.get("training") or {}
-    if not isinstance(training, dict):
-        raise ModelFileError(f"{source}: 'training' must be an object (training metadata), got {_kind(training)}")
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
         raise ModelFileError(f"{folder} has no {WEIGHTS_NAME} (or it is not a regular file); the folder is incomplete.")

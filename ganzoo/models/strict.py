@@ -68,10 +68,8 @@ def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     """``{name: (dtype, shape)}`` of a safetensors file, read from its header alone (no tensor data)."""
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {
-                name: (f.get_slice(name).get_dtype(), tuple(f.get_slice(name).get_shape()))
-                for name in f.keys()  # noqa: SIM118 - safe_open has no __iter__
-            }
+            slices = {name: f.get_slice(name) for name in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+            return {name: (part.get_dtype(), tuple(part.get_shape())) for name, part in slices.items()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{path} is corrupt or truncated ({exc}); download or save it again.") from exc
 

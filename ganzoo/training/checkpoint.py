@@ -117,15 +117,17 @@ def save_checkpoint(
         safetensors.torch.save_file(tensors, str(tmp), metadata=metadata)
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Read a checkpoint's tensors and metadata, with a clear error for a missing or corrupt file."""
+def read_checkpoint(path: str | Path, *, with_tensors: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a checkpoint's tensors and metadata, with a clear error for a missing or corrupt file
+    (``with_tensors=False``: the metadata alone, from the header, and no tensors)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"no checkpoint at {path}; train with out_dir={path.parent} first, or drop resume")
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+            names = f.keys() if with_tensors else []
+            tensors = {k: f.get_tensor(k) for k in names}
     except (SafetensorError, OSError) as exc:
         raise ModelFileError(f"checkpoint {path} is corrupt or truncated ({exc})") from exc
     if metadata.get("format") not in FORMATS:

@@ -166,10 +166,11 @@ def fingerprint(modules: dict[str, nn.Module]) -> list[float]:
 
 
 def check_in_sync(world: World, modules: dict[str, nn.Module], step: int) -> list[list[float]]:
-    """Every rank's weight fingerprints; a ``DistributedError`` if any rank's differ from rank 0's."""
-    mine = fingerprint(modules)
+    """Every rank's weight fingerprints; a ``DistributedError`` if any rank's differ from rank 0's (``[]`` for one
+    process: there is nothing to compare)."""
     if not world.enabled:
-        return [mine]
+        return []
+    mine = fingerprint(modules)
     everyone: list[Any] = [None] * world.size
     dist.all_gather_object(everyone, mine)
     if any(other != everyone[0] for other in everyone):

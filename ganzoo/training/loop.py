@@ -364,7 +364,7 @@ def _check_resumable(path: Path, tc: TrainConfig) -> None:
     A checkpoint already at ``steps`` resumes to publish the model it holds (the run was stopped after its last
     checkpoint and before ``model.safetensors`` was written).
     """
-    _, metadata = read_checkpoint(path)
+    _, metadata = read_checkpoint(path, with_tensors=False)  # load_checkpoint reads the tensors later
     info = checkpoint_info(path, metadata)
     diffs = tc.differences(info["train_config"])
     if diffs:
