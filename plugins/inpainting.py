@@ -172,10 +172,7 @@ class ContextEncoderMethod(AdversarialMethod):
     preview_nrow = 6
 
     def check_options(self) -> None:
-        unknown = set(self.options) - set(self.OPTIONS)
-        if unknown:
-            raise TypeError(f"context-encoder takes {', '.join(self.OPTIONS)}; got unknown {sorted(unknown)}")
-        o = {**self.OPTIONS, **self.options}
+        o = self.options_with(self.OPTIONS)
         if o["reconstruction"] not in ("l1", "l2"):
             raise ValueError(f"reconstruction must be 'l1' or 'l2', got {o['reconstruction']!r}")
         self.reconstruction = o["reconstruction"]

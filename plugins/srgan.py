@@ -165,10 +165,7 @@ class SRGANMethod(AdversarialMethod):
     }
 
     def check_options(self) -> None:
-        unknown = set(self.options) - set(self.OPTIONS)
-        if unknown:
-            raise TypeError(f"srgan takes {', '.join(self.OPTIONS)}; got unknown {sorted(unknown)}")
-        o = {**self.OPTIONS, **self.options}
+        o = self.options_with(self.OPTIONS)
         self.pretrain_steps = int(o["pretrain_steps"])
         self.adversarial = bool(o["adversarial"])
         self.l1_weight = float(o["l1_weight"])

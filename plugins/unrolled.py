@@ -66,10 +66,7 @@ class UnrolledMethod(AdversarialMethod):
     OPTIONS: ClassVar[dict[str, Any]] = {"unroll_steps": 5, "unroll_lr": None, "fresh_batches": True}
 
     def check_options(self) -> None:
-        unknown = set(self.options) - set(self.OPTIONS)
-        if unknown:
-            raise ValueError(f"method 'unrolled' has no option(s) {sorted(unknown)}; it takes {sorted(self.OPTIONS)}")
-        o = {**self.OPTIONS, **self.options}
+        o = self.options_with(self.OPTIONS)
         self.unroll_steps = o["unroll_steps"]
         if not isinstance(self.unroll_steps, int) or isinstance(self.unroll_steps, bool) or self.unroll_steps < 0:
             raise ValueError(f"unroll_steps must be an integer >= 0, got {self.unroll_steps!r}")

@@ -88,6 +88,14 @@ class TrainingMethod:
                 "see its docstring (`ganzoo list`) for what it accepts"
             )
 
+    def options_with(self, defaults: dict[str, Any]) -> dict[str, Any]:
+        """The run's ``method_options`` over ``defaults``; a ``TypeError`` naming the known ones for any other key
+        (for ``check_options`` of methods with options)."""
+        unknown = set(self.options) - set(defaults)
+        if unknown:
+            raise TypeError(f"{self.context.name} takes {', '.join(defaults)}; got unknown {sorted(unknown)}")
+        return {**defaults, **self.options}
+
     def build(self) -> dict[str, nn.Module]:
         """Build every network role of the architecture from its config (seeded by the loop)."""
         return {role: cls(self.config) for role, cls in self.arch.networks.items()}
