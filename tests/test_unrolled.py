@@ -96,3 +96,74 @@ def test_unrolled_refuses_penalised_losses_and_bad_options():
         ganzoo.train("mlp", "ring-8", method="unrolled", loss="wgan-gp", steps=1, progress=False)
     with pytest.raises(ValueError, match="unroll_steps"):
         ganzoo.train("mlp", "ring-8", method="unrolled", method_options={"unroll_steps": -1}, steps=1, progress=False)
+
+
+def _adam_after_steps(discriminator, steps=3):
+    """D's Adam after ``steps`` real steps on random data (moments and step count set)."""
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999), foreach=False)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        discriminator(torch.randn(16, 2, dtype=torch.float64)).square().mean().backward()
+        optimizer.step()
+    return optimizer
+
+
+def test_the_unrolled_adam_step_is_torch_adams_step():
+    from ganzoo.plugins.unrolled import AdamState
+
+    _, discriminator, loss = _nets()
+    optimizer = _adam_after_steps(discriminator)
+    real, fake = torch.randn(32, 2, dtype=torch.float64), torch.randn(32, 2, dtype=torch.float64)
+    params = dict(discriminator.named_parameters())
+    adam = AdamState(optimizer)
+    moments = adam.start(params)
+    for _ in range(2):  # two unrolled steps against two real ones: the moments carry over too
+        d_loss = loss.discriminator_loss(
+            torch.func.functional_call(discriminator, params, (real,)),
+            torch.func.functional_call(discriminator, params, (fake,)),
+        )
+        grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=True)
+        params, moments = adam.step(params, grads, moments, lr=1e-2)
+    for _ in range(2):
+        optimizer.zero_grad()
+        loss.discriminator_loss(discriminator(real), discriminator(fake)).backward()
+        optimizer.step()
+    for name, p in discriminator.named_parameters():
+        torch.testing.assert_close(params[name], p, rtol=1e-9, atol=1e-12)
+
+
+def test_the_gradient_through_unrolled_adam_matches_finite_differences():
+    from ganzoo.plugins.unrolled import AdamState
+
+    generator, discriminator, loss = _nets()
+    adam = AdamState(_adam_after_steps(discriminator))
+    z = torch.randn(32, 3, dtype=torch.float64)
+    reals = [torch.randn(32, 2, dtype=torch.float64) for _ in range(5)]
+    params = list(generator.parameters())
+
+    def value(steps):
+        return unrolled_generator_loss(discriminator, loss, generator(z), reals, steps, 1e-2, adam)
+
+    g5 = torch.autograd.grad(value(5), params)
+    g0 = torch.autograd.grad(value(0), params)
+    assert max(float((a - b).abs().max()) for a, b in zip(g0, g5, strict=True)) > 1e-4
+    direction = [torch.randn_like(p) for p in params]
+    analytic = sum(float((g * v).sum()) for g, v in zip(g5, direction, strict=True))
+    eps, values = 1e-6, []
+    for sign in (1, -1):
+        with torch.no_grad():
+            for p, v in zip(params, direction, strict=True):
+                p.add_(sign * eps * v)
+        values.append(float(value(5).detach()))
+        with torch.no_grad():
+            for p, v in zip(params, direction, strict=True):
+                p.sub_(sign * eps * v)
+    numeric = (values[0] - values[1]) / (2 * eps)
+    assert abs(analytic - numeric) < 1e-5 * max(1.0, abs(numeric)), (analytic, numeric)
+
+
+def test_unroll_optimizer_is_checked():
+    with pytest.raises(ValueError, match="unroll_optimizer"):
+        ganzoo.train(
+            "mlp", "ring-8", method="unrolled", method_options={"unroll_optimizer": "lbfgs"}, steps=1, progress=False
+        )
