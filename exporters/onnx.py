@@ -131,6 +131,13 @@ def _wrapped(module: torch.nn.Module, uint8: bool, fp16: bool) -> torch.nn.Modul
     return Exported(module.half() if fp16 else module).eval()
 
 
+def onnx_network(network: torch.nn.Module) -> torch.nn.Module:
+    """The part of a published network that ONNX can express: ``network.onnx_network()`` where the network says
+    (xICFG's approximator, without the gradient steps through D that ONNX has no operator for), else all of it."""
+    part = getattr(network, "onnx_network", None)
+    return part() if callable(part) else network
+
+
 def metadata(
     model: Model, *, uint8: bool, fp16: bool, source_revision: str | None, role: str | None = None
 ) -> dict[str, str]:
@@ -160,6 +167,9 @@ def metadata(
         "ganzoo.version": __version__,
         "ganzoo.source_revision": source_revision or str(model.training.get("revision", "local")),
     }
+    note = getattr(model.modules[role or model.roles[0]], "onnx_note", "")
+    if note:  # the graph is not the whole PyTorch model (see onnx_network): say so in the file itself
+        props["ganzoo.exported_part"] = note
     if any(spec.kind == "latent" for spec in model.inputs):
         props["ganzoo.latents"] = "numpy.random.default_rng(seed).standard_normal((n, z_dim), dtype=float32)"
     if config.is_image:
@@ -297,7 +307,7 @@ def export_onnx(
         raise ExportError(f"--uint8 needs an image generator; {model.architecture!r} makes non-image samples")
     names, out = input_names(model), output_name(model)
     # export a copy on CPU: .half() and .eval() must not change the caller's model
-    network = copy.deepcopy(model.modules[role]).to("cpu").eval()
+    network = copy.deepcopy(onnx_network(model.modules[role])).to("cpu").eval()
     module = _wrapped(network, uint8, fp16)
     proto = _trace(module, model, names, out)
 
@@ -318,7 +328,9 @@ def export_onnx(
         report.inputs[value.name] = dims
     if check_parity:
         # fp16: PyTorch's CPU half kernels are no reference, so the fp16 graph is compared with fp32 PyTorch
-        reference = _wrapped(copy.deepcopy(model.modules[role]).to("cpu"), uint8, fp16=False) if fp16 else module
+        reference = (
+            _wrapped(copy.deepcopy(onnx_network(model.modules[role])).to("cpu"), uint8, fp16=False) if fp16 else module
+        )
         report.parity = _parity(proto, reference, model, names)
         worst = max(report.parity.values())
         if worst > report.tolerance:

@@ -127,6 +127,19 @@ def test_resume_refuses_other_settings_and_finished_runs(tmp_path):
         ganzoo.train("mlp", "ring-8", steps=2, resume=True, **{**kw, "out_dir": tmp_path / "empty"})
 
 
+def test_max_seconds_stops_checkpoints_and_publishes_where_it_stopped(tmp_path):
+    out = tmp_path / "run"
+    model = ganzoo.train("mlp", "ring-8", steps=10**6, max_seconds=0.5, batch_size=8, progress=False, out_dir=out,
+                         hidden=16, layers=2)  # fmt: skip
+    stopped = model.training["steps"]
+    assert 0 < stopped < 10**6 and model.training["max_seconds"] == 0.5
+    _, metadata = read_checkpoint(out / "checkpoint.safetensors", with_tensors=False)
+    assert int(metadata["step"]) == stopped  # the checkpoint is where it stopped, and a resume goes on from there
+    assert json.loads((out / "config.json").read_text())["training"]["steps"] == stopped
+    with pytest.raises(ValueError, match="max_seconds"):
+        ganzoo.train("mlp", "ring-8", steps=1, max_seconds=-1, progress=False)
+
+
 def test_resume_of_a_finished_checkpoint_publishes_its_model(tmp_path):
     """Killed after the last checkpoint and before model.safetensors: a resume with the same steps publishes the
     model the checkpoint holds (it used to answer "already at step N" forever)."""

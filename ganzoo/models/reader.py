@@ -61,8 +61,25 @@ def load_folder(folder: str | Path, *, device: str | torch.device | None = None)
     if not weights.is_file():
         raise ModelFileError(f"{folder} has no {WEIGHTS_NAME} (or it is not a regular file); the folder is incomplete.")
 
+    method = registry.methods.get(training.get("method")) if isinstance(training.get("method"), str) else None
+    settings = training.get("method_settings") or {}
+    if settings and method is None:
+        raise ModelFileError(
+            f"{source} was trained with method {training.get('method')!r}, whose model is rebuilt by its plugin; "
+            "install the plugin that provides that method (see `ganzoo list`) and try again"
+        )
+    if not isinstance(settings, dict):
+        raise ModelFileError(f"{source}: 'training.method_settings' must be an object, got {_kind(settings)}")
+
+    rebuild = getattr(method.method_class, "published_network", None) if method is not None else None
+
+    def network(role: str) -> torch.nn.Module:
+        if rebuild is None:
+            return arch.network(role)(cfg)
+        return rebuild(arch, cfg, role, settings)
+
     def build() -> torch.nn.Module:
-        modules = {role: arch.network(role)(cfg) for role in roles}
+        modules = {role: network(role) for role in roles}
         return modules[roles[0]] if len(roles) == 1 else torch.nn.ModuleDict(modules)
 
     # Names, shapes and dtypes are checked against the file's header on a network built on the meta device, so a

@@ -53,6 +53,11 @@ class TrainConfig:
         absent="loop",  # what checkpoints written before this setting existed used
     )
     seed: int = setting(0, "Seed of the networks, latents and data order.", resume="match")
+    max_seconds: float = setting(
+        0.0,
+        "Stop after this many seconds of training in this session, checkpoint and publish there (0: no limit).",
+        metavar="SECONDS",
+    )
     log_every: int = setting(10, "Steps between progress-bar updates, CSV rows and finiteness checks.")
     sample_every: int = setting(500, "Steps between preview pictures in out_dir/progress/.")
     checkpoint_every: int = setting(1000, "Steps between checkpoints.")
@@ -121,6 +126,10 @@ class TrainConfig:
             )
         if not 0 <= self.lr_decay_start < self.steps:
             raise ValueError(f"lr_decay_start must be a step in [0, steps={self.steps}), got {self.lr_decay_start}")
+        if not self.max_seconds >= 0 or self.max_seconds == float("inf"):
+            raise ValueError(
+                f"max_seconds must be a finite number of seconds >= 0 (0: no limit), got {self.max_seconds}"
+            )
         for name in ("log_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

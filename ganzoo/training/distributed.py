@@ -155,6 +155,15 @@ def average_metrics(world: World, values: dict[str, float]) -> dict[str, float]:
     return {k: float(v) / world.size for k, v in zip(keys, stacked.tolist(), strict=True)}
 
 
+def any_rank(world: World, flag: bool) -> bool:
+    """Whether ``flag`` is true on any rank (so every rank takes the same branch, e.g. stopping on a time limit)."""
+    if not world.enabled:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def fingerprint(modules: dict[str, nn.Module]) -> list[float]:
     """A float64 checksum per role (sum and sum of squares of every parameter and buffer): equal weights give
     equal fingerprints, and a rank that drifted shows."""

@@ -215,7 +215,8 @@ def train(
             f"discriminator uses BatchNorm; prefer a discriminator without batch norm (e.g. d_norm='layer').",
             stacklevel=2,
         )
-    ema = {role: ExponentialMovingAverage(trainer.modules[role], tc.ema) for role in trainer.published}
+    ema_decay = tc.ema if trainer.uses_ema else 0.0  # decay 0: the copy follows the weights exactly
+    ema = {role: ExponentialMovingAverage(trainer.modules[role], ema_decay) for role in trainer.published}
     trainer.ema = {role: average.module for role, average in ema.items()}
     batches = BatchSampler(dataset, tc.batch_size, seed=tc.seed, device=device, rank=world.rank, world_size=world.size)
     state = TrainState(tc, trainer, ema, batches, device, world=world)
@@ -251,8 +252,13 @@ def train(
                 average.update(trainer.modules[role])
             state.step += 1
             bar.update(1)
-            at_log = state.step % tc.log_every == 0 or state.step == tc.steps
-            at_checkpoint = out is not None and (state.step % tc.checkpoint_every == 0 or state.step == tc.steps)
+            # max_seconds: this step is the last one; it is logged, previewed and checkpointed like the final step
+            out_of_time = bool(tc.max_seconds) and distributed.any_rank(
+                world, time.perf_counter() - started >= tc.max_seconds
+            )
+            last = state.step == tc.steps or out_of_time
+            at_log = state.step % tc.log_every == 0 or last
+            at_checkpoint = out is not None and (state.step % tc.checkpoint_every == 0 or last)
             if at_log or at_checkpoint:
                 values = {k: float(v.float().mean()) for k, v in metrics.items()}
                 values = distributed.average_metrics(world, values)  # each rank measured its own rows
@@ -267,9 +273,9 @@ def train(
                     log.writerow({"step": state.step, **values})
                 for callback in callbacks:
                     callback(state.step, values, state)
-            if tracker is not None and (state.step % tc.track_moments == 0 or state.step == tc.steps):
+            if tracker is not None and (state.step % tc.track_moments == 0 or last):
                 tracker.record(state.step, trainer.ema[trainer.published[0]])
-            if writes is not None and (state.step % tc.sample_every == 0 or state.step == tc.steps):
+            if writes is not None and (state.step % tc.sample_every == 0 or last):
                 _save_preview(trainer, fixed, dataset, writes / "progress" / f"step-{state.step:07d}.png", state.step)
             if at_checkpoint:
                 # every rank takes part: the weights' fingerprints (ranks must agree) and every rank's RNG state
@@ -277,6 +283,10 @@ def train(
                 rng_states = distributed.gather_rng_states(world)
                 if writes is not None:
                     save_checkpoint(writes / CHECKPOINT_NAME, state, rng_states=rng_states, fingerprints=fingerprints)
+            if out_of_time:
+                if world.is_main:
+                    bar.write(f"max_seconds={tc.max_seconds:g} reached at step {state.step} of {tc.steps}: stopping")
+                break
     finally:
         bar.close()
         if log is not None:
@@ -293,16 +303,17 @@ def train(
         "batch_size": tc.batch_size,
         "seed": tc.seed,
         "data": tc.data,
-        "images_seen": state.step * tc.batch_size * world.size,
+        "images_seen": trainer.images_seen(state.step),
         "world_size": world.size,  # torchrun processes; batch_size is per process
         "device": str(device),
         "wall_seconds_last_session": round(wall, 1),
+        "max_seconds": tc.max_seconds,  # a time budget (0: none); steps says where it stopped
         "lr": schedule.base[next(iter(schedule.base))][0] if schedule.base else None,
         # every optimiser's own rate: methods may give G and D different ones (InfoGAN, TTUR)
         "learning_rates": {name: rates[0] for name, rates in schedule.base.items()},
         "lr_decay": tc.lr_decay,
         "lr_decay_start": tc.lr_decay_start,
-        "ema": tc.ema,
+        "ema": ema_decay,
         "standing_stats": tc.standing_stats,
     }
     if tc.init_from:
@@ -310,8 +321,11 @@ def train(
 
         training["init_from"] = tc.init_from  # the weights this run started from
         training.update(inherited_metadata(tc.init_from))  # the base's licence and datasets, never its results
-    modules = {role: trainer.ema[role].eval() for role in trainer.published}
-    model = published_model(arch, cfg, modules, training=training)
+    settings = trainer.published_settings()
+    if settings:
+        training["method_settings"] = settings  # what the method needs to rebuild its model (published_network)
+    modules = trainer.published_modules({role: trainer.ema[role].eval() for role in trainer.published})
+    model = published_model(arch, cfg, {role: module.eval() for role, module in modules.items()}, training=training)
     if tc.standing_stats:
         recompute_batchnorm_stats(model, batches=tc.standing_stats, batch_size=tc.batch_size, seed=tc.seed)
     if writes is not None:

@@ -62,6 +62,9 @@ class TrainingMethod:
     uses_loss: ClassVar[bool] = True
     #: images per row of the preview grid (a class-conditional method shows one column per class)
     preview_nrow: int = 8
+    #: whether the published roles are an EMA of the trained weights; a method whose published network must stay
+    #: consistent with other state (xICFG's approximator with its D snapshots) publishes the weights as they are
+    uses_ema: ClassVar[bool] = True
 
     def __init__(self, context: MethodContext) -> None:
         self.context = context
@@ -160,6 +163,34 @@ class TrainingMethod:
         """The progress picture from the EMA networks: images ``(N, C, H, W)`` in [-1, 1] laid out as a grid with
         8 per row, or samples ``(N, d)`` (2-D ones are drawn as a scatter plot); None for no picture."""
         return self.ema[self.published[0]](fixed["z"]).float()
+
+    # -- what gets published ------------------------------------------------------------------------------------
+
+    def published_modules(self, modules: dict[str, nn.Module]) -> dict[str, nn.Module]:
+        """The networks saved as the model, from the (EMA) published roles; default: those roles as they are.
+
+        A method whose model is more than its trained roles (xICFG: the approximator followed by gradient steps
+        through its D snapshots) wraps them here, and rebuilds the same wrapper in ``published_network``."""
+        return modules
+
+    def images_seen(self, steps: int) -> int:
+        """Real samples drawn for training in ``steps`` iterations, over all ranks (recorded with the model);
+        default: a batch an iteration. Methods that draw more (xICFG's stages) or vary the batch (ProGAN) say so."""
+        import ganzoo.training.distributed as distributed
+
+        return steps * self.settings.batch_size * distributed.current().size
+
+    def published_settings(self) -> dict[str, Any]:
+        """JSON-ready settings that ``published_network`` needs to rebuild the saved model (recorded in
+        ``config.json`` under ``training.method_settings``); default: none."""
+        return {}
+
+    @classmethod
+    def published_network(cls, architecture: Architecture, config: GeneratorConfig, role: str,
+                          settings: dict[str, Any]) -> nn.Module:  # fmt: skip
+        """The empty network of a saved model's ``role`` that its weights are loaded into, from the
+        ``method_settings`` that ``published_settings`` recorded; default: the architecture's network."""
+        return architecture.network(role)(config)
 
     # -- its own state -----------------------------------------------------------------------------------------
 
