@@ -14,6 +14,7 @@ Run from the repository root::
     python benchmarks/mode_coverage.py --data grid-25 --losses non-saturating --lr 5e-4 --json grid.json
     python benchmarks/mode_coverage.py --losses non-saturating --loss-option r1_gamma=0.1   # R1 penalty
     python benchmarks/mode_coverage.py --losses non-saturating --method unrolled --method-option unroll_steps=5
+    python benchmarks/mode_coverage.py --losses none --method xicfg --steps 500 --batch-size 64   # no --loss
     python benchmarks/mode_coverage.py --losses non-saturating --lr 5e-4 --steps 20000 --loss-option r1_gamma=0.1 \
         --lr-decay linear --lr-decay-start 10000 --eval-every 1000 --trajectory-figure t.png   # the recommended one
 
@@ -41,6 +42,8 @@ from ganzoo.evaluation import evaluate
 
 def steps_for(loss: str, args: argparse.Namespace) -> int:
     """Generator steps for ``loss``: ``--critic-loss-steps`` for losses with several critic steps, if given."""
+    if loss == "none":  # a method without an adversarial loss (xicfg)
+        return args.steps
     several = ganzoo.get_registry().get("loss", loss).create().d_steps > 1
     return args.critic_loss_steps if several and args.critic_loss_steps else args.steps
 
@@ -89,7 +92,7 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
     generator = ganzoo.train(
         "mlp",
         data,
-        loss=loss,
+        loss=None if loss == "none" else loss,
         loss_options=args.loss_options,
         method=args.method,
         method_options=args.method_options,
@@ -263,7 +266,9 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", nargs="+", default=["ring-8", "grid-25"], help="Mixtures to train on.")
-    parser.add_argument("--losses", nargs="+", default=None, help="Losses (default: every registered loss).")
+    parser.add_argument(
+        "--losses", nargs="+", default=None, help="Losses (default: every registered loss; none: xicfg, no loss)."
+    )
     parser.add_argument("--seeds", type=int, default=5, help="Seeds per (data, loss).")
     parser.add_argument("--first-seed", type=int, default=0, help="Seeds FIRST..FIRST+SEEDS-1 (split runs).")
     parser.add_argument(

@@ -53,6 +53,18 @@ CASES = {
         ("mlp", "ring-8", {"method_options": {"unroll_steps": 3}}),
         ("dcgan", _faces, {"method_options": {"unroll_steps": 2}}),
     ],
+    # growth 4 -> 8 px with 8-image fades: the resume at step 2 falls inside the fade (level and alpha restored)
+    "progressive": [("progan", _faces, {"method_options": {"stable_images": 4, "fade_images": 8, "batch_sizes": {}}})],
+    # layer-wise with 2 steps per level: the resume at step 2 is the switch from level 0 to 1; joint: all levels
+    "fsr": [
+        ("fsr", _faces, {"method_options": {"level_steps": 2}}),
+        ("fsr", _faces, {"method_options": {"mode": "joint"}}),
+    ],
+    # two stages of 3 gradient steps: the resume check covers the D snapshots and the approximator's regression
+    "xicfg": [
+        ("mlp", "ring-8", {"method_options": {"steps": 3, "pairs": 8, "approx_epochs": 2}}),
+        ("dcgan", _faces, {"method_options": {"steps": 2, "pairs": 8, "approx_epochs": 2}}),
+    ],
     "toy-conditional": [("toy-conditional", "ring-8", {})],
     "conditional": [("cgan", _labelled, {}), ("projection", _labelled, {"spectral_norm": True})],
     "acgan": [("acgan", _labelled, {})],

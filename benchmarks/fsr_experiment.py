@@ -1,0 +1,232 @@
+"""Forward super-resolution on CelebA-64: layer-wise vs the random-frozen control vs joint, at the same budget.
+
+The experiment of Allen-Zhu and Li, "Forward Super-Resolution: How Can GANs Learn Hierarchical Generative Models
+for Real-World Distributions" (https://arxiv.org/abs/2106.02619): the ``fsr`` network (a hidden layer and an output
+deconvolution per resolution 4..64, one D per resolution) trained three ways for the same number of steps,
+``(L + 1) * level_steps`` (L = 4 at 64 px):
+
+- ``layerwise``: level l for ``level_steps`` steps with the levels below frozen, then the next;
+- ``random-frozen`` (control): the lower hidden layers frozen at random init, the top layer trained all along;
+- ``joint``: every level and every D together (multi-scale).
+
+Each run logs per-resolution patch moments and hidden-layer sparsity every ``--measure-every`` steps (losses.csv),
+then is evaluated with ``fid-per-resolution`` (Inception FID of every level against the reals average-pooled to it),
+``moments-per-resolution`` and ``patch-sparsity``. Writes ``<out>/fsr_experiment.json`` (numbers + protocol) and
+``<out>/fsr_experiment.png`` (FID per resolution, moments per resolution, sparsity per layer vs random init, and
+the final-resolution moment distance against steps). The article's expectation: layer-wise clearly better than
+the control at 64 px; moments matched early; hidden layers sparser than at init.
+
+Run from the repository root (a GPU: about 3 x 15k steps at batch 64, plus 3 x 10 Inception passes of 10k images)::
+
+    python benchmarks/fsr_experiment.py --device cuda                      # -> runs/fsr-experiment/
+    python benchmarks/fsr_experiment.py --device cuda --level-steps 1000 --n 5000   # a shorter budget
+    python benchmarks/fsr_experiment.py --quick                             # checks the script: < 1 min on a CPU
+
+An interrupted run continues from its checkpoints (each mode's folder is resumed when it holds one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import ganzoo
+from ganzoo.data import InMemoryData
+from ganzoo.fileio import write_json
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "datasets" / "celeba64" / "celeba64_uint8.npz"
+MODES = ("layerwise", "random-frozen", "joint")
+METRICS = ["fid-per-resolution", "moments-per-resolution", "patch-sparsity"]
+#: the quick check's network: 16 px (levels 4, 8, 16), a few channels
+QUICK_CONFIG = {"image_size": 16, "z_dim": 16, "g_width": 8, "g_max": 32, "d_width": 8, "d_max": 32}
+
+
+def quick_data(path: Path, n: int = 256) -> InMemoryData:
+    """The first ``n`` CelebA images pooled to 16 px (random pictures when the file is not there)."""
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as archive:
+            images = torch.from_numpy(archive["images"][:n]).permute(0, 3, 1, 2).float()
+        images = torch.nn.functional.avg_pool2d(images, images.shape[-1] // 16).round().to(torch.uint8)
+        return InMemoryData(images, description=f"first {n} of {path.name}, pooled to 16 px")
+    images = torch.randint(0, 256, (n, 3, 16, 16), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    return InMemoryData(images, description="random 16 px pictures (the CelebA file was not found)")
+
+
+def train_mode(mode: str, data: Any, out: Path, args: argparse.Namespace, config: dict[str, Any]) -> Any:
+    """One mode's run (resumed when its folder holds a checkpoint)."""
+    levels = int(np.log2(config["image_size"] // 4)) + 1
+    steps = levels * args.level_steps  # the same budget for every mode
+    options = {"mode": mode, "level_steps": args.level_steps, "measure_every": args.measure_every}
+    resume = (out / "checkpoint.safetensors").is_file()
+    return ganzoo.train(
+        "fsr",
+        data,
+        method="fsr",
+        method_options=options,
+        loss=args.loss,
+        steps=steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        out_dir=out,
+        resume=resume,
+        log_every=args.measure_every,
+        sample_every=max(args.measure_every, steps // 20),
+        checkpoint_every=max(args.measure_every, steps // 10),
+        progress=not args.quick,
+        **config,
+    )
+
+
+def curve(run: Path, key: str) -> tuple[list[int], list[float]]:
+    """A column of a run's losses.csv (the rows that have it)."""
+    with open(run / "losses.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get(key) not in (None, "")]
+    return [int(r["step"]) for r in rows], [float(r[key]) for r in rows]
+
+
+def summarise(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the figure and the table need, from one evaluate() result."""
+    m = evaluation["metrics"]
+    return {
+        "fid": m["fid-per-resolution"]["fid"],
+        "fid_final": m["fid-per-resolution"]["fid_final"],
+        "moments": {str(r["resolution"]): r for r in m["moments-per-resolution"]["levels"]},
+        "sparsity": [
+            {k: r[k] for k in ("layer", "shape", "zero_fraction", "zero_fraction_init", "active_channels")}
+            for r in m["patch-sparsity"]["layers"]
+        ],
+    }
+
+
+def figure(results: dict[str, Any], out: Path, runs: dict[str, Path], final: int) -> Path:
+    """Four panels: FID per resolution, patch covariance distance per resolution, sparsity per layer (dashed: the
+    random init), and the final resolution's moment distance against steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    (fid_ax, mom_ax), (sp_ax, step_ax) = axes
+    for mode, r in results.items():
+        sizes = sorted(int(s) for s in r["fid"])
+        fid_ax.plot(sizes, [r["fid"][str(s)] for s in sizes], marker="o", label=mode)
+        mom_ax.plot(sizes, [r["moments"][str(s)]["cov_distance_relative"] for s in sizes], marker="o", label=mode)
+        layers = range(len(r["sparsity"]))
+        line = sp_ax.plot(layers, [x["zero_fraction"] for x in r["sparsity"]], marker="o", label=mode)[0]
+        sp_ax.plot(layers, [x["zero_fraction_init"] for x in r["sparsity"]], linestyle="--", color=line.get_color())
+        steps, values = curve(runs[mode], f"cov_dist_{final}px")
+        step_ax.plot(steps, values, label=mode, linewidth=1)
+    for ax, title, log in (
+        (fid_ax, "FID per resolution (vs reals pooled to it)", True),
+        (mom_ax, "4x4-patch covariance distance per resolution", True),
+        (sp_ax, "near-zero channels per position (dashed: random init)", False),
+        (step_ax, f"{final} px patch covariance distance during training", True),
+    ):
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize="small")
+        if log:
+            ax.set_yscale("log")
+    fid_ax.set_xscale("log", base=2)
+    mom_ax.set_xscale("log", base=2)
+    fid_ax.set_xlabel("resolution (px)")
+    mom_ax.set_xlabel("resolution (px)")
+    sp_ax.set_xlabel("hidden layer (level)")
+    step_ax.set_xlabel("step")
+    fig.tight_layout()
+    path = out / "fsr_experiment.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CelebA-64 uint8 .npz")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "fsr-experiment")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ", ".join(MODES))
+    parser.add_argument("--level-steps", type=int, default=3000, help="steps per level (budget: 5x this at 64 px)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--loss", default=None, help="adversarial loss (default: the architecture's)")
+    parser.add_argument("--measure-every", type=int, default=250, help="per-resolution moments/sparsity cadence")
+    parser.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fsr config field")
+    parser.add_argument("--quick", action="store_true", help="a 16 px smoke run of the whole script (< 1 min)")
+    args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        parser.error(f"unknown modes {unknown}; choose from {', '.join(MODES)}")
+    config: dict[str, Any] = {"image_size": 64}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            config[key] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key] = value
+    metric_options: dict[str, dict[str, Any]] = {"fid-per-resolution": {"device": args.device, "progress": True}}
+    if args.quick:
+        args.level_steps, args.measure_every, args.n, args.batch_size = 4, 2, 64, 16
+        args.out = args.out.with_name(args.out.name + "-quick")
+        config = dict(QUICK_CONFIG)
+        data: Any = quick_data(args.data)
+        # pixel features: no Inception weights and seconds instead of minutes (the numbers only check the script)
+        metric_options = {"fid-per-resolution": {"extractor": "pixels", "min_samples": 2}, "patch-sparsity": {"n": 32}}
+    else:
+        if not args.data.is_file():
+            parser.error(f"{args.data} not found: pass --data PATH to the CelebA-64 uint8 .npz")
+        data = str(args.data)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results, protocols, runs, timing = {}, {}, {}, {}
+    for mode in modes:
+        runs[mode] = args.out / mode
+        started = time.perf_counter()
+        model = train_mode(mode, data, runs[mode], args, config)
+        timing[mode] = round(time.perf_counter() - started, 1)
+        evaluation = ganzoo.evaluate(
+            model,
+            data,
+            METRICS,
+            n=args.n,
+            seed=args.seed,
+            device=args.device,
+            metric_options=metric_options,
+            out=args.out / f"{mode}.eval.json",
+            label=f"fsr {mode}",
+            progress=not args.quick,
+        )
+        results[mode], protocols[mode] = summarise(evaluation), evaluation["protocol"]
+        print(f"{mode}: FID per resolution {results[mode]['fid']} (train {timing[mode]} s)")
+    final = config["image_size"]
+    report = {
+        "experiment": "forward super-resolution: layer-wise vs random-frozen control vs joint (Allen-Zhu & Li)",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "data": str(args.data) if not args.quick else data.description,
+        "config": config,
+        "budget": {"level_steps": args.level_steps, "batch_size": args.batch_size, "loss": args.loss or "default"},
+        "train_seconds": timing,
+        "results": results,
+        "headline": {mode: r["fid_final"] for mode, r in results.items()},
+        "protocols": protocols,
+    }
+    write_json(args.out / "fsr_experiment.json", report)
+    path = figure(results, args.out, runs, final)
+    print(f"wrote {args.out / 'fsr_experiment.json'} and {path}")
+    print("FID at the final resolution:", {m: round(v, 2) for m, v in report["headline"].items()})
+
+
+if __name__ == "__main__":
+    main()
