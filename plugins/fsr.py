@@ -594,7 +594,7 @@ def register_methods(register):
     register(
         "fsr",
         FSRMethod,
-        description="forward super-resolution: layer-wise / joint multi-scale / random-frozen control training "
+        description="trains architecture fsr: layer-wise / joint multi-scale / random-frozen control training "
         "(Allen-Zhu & Li 2021)",
     )
 

@@ -682,5 +682,5 @@ def register_methods(register):
     register(
         "progressive",
         ProgressiveMethod,
-        description="progressive growing with fade-in, WGAN-GP + drift, per-resolution batches (Karras et al. 2018)",
+        description="grows architecture progan: fade-in, WGAN-GP + drift, per-resolution batches (Karras et al. 2018)",
     )

@@ -23,8 +23,7 @@ def list_command(as_json: bool) -> None:
             for a in registry.architectures.values()
         ],
         "methods": [
-            (x.name, "needs " + ", ".join(sorted(x.method_class.needs)), x.plugin, x.description)
-            for x in registry.methods.values()
+            (x.name, _method_facts(x.method_class), x.plugin, x.description) for x in registry.methods.values()
         ],
         "losses": [(x.name, "", x.plugin, x.description) for x in registry.losses.values()],
         "datasets": [
@@ -85,3 +84,13 @@ def plugins_command(as_json: bool) -> None:
             click.echo(f"    {kind}: {', '.join(names)}")
         for error in info.errors:
             click.secho(f"    error: {error}", fg="red")
+
+
+def _method_facts(method_class: type) -> str:
+    """What a method trains and reads: ``unconditional architectures; needs image; no loss``."""
+    tasks = getattr(method_class, "tasks", ())
+    facts = [f"{'/'.join(tasks)} architectures" if tasks else "any architecture"]
+    facts.append("needs " + ", ".join(sorted(getattr(method_class, "needs", ()))))
+    if not getattr(method_class, "uses_loss", True):
+        facts.append("no --loss")
+    return "; ".join(facts)
