@@ -49,24 +49,18 @@ def moment_distances(generated: np.ndarray, reference: np.ndarray) -> dict[str, 
     }
 
 
-def activation_sparsity(module: nn.Module, z: torch.Tensor) -> list[dict[str, Any]]:
-    """Share of exactly-zero outputs of each ReLU in ``module`` on latents ``z`` (forward super-resolution)."""
-    found: list[dict[str, Any]] = []
-    hooks = []
-
-    def hook(name: str):
-        def record(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-            found.append(
-                {"layer": name, "shape": list(output.shape[1:]), "zero_fraction": float((output == 0).float().mean())}
-            )
-
-        return record
-
-    for name, child in module.named_modules():
-        if isinstance(child, (nn.ReLU, nn.ReLU6)):
-            hooks.append(child.register_forward_hook(hook(name)))
+def relu_outputs(module: nn.Module, z: torch.Tensor, *, eval_mode: bool = True) -> list[tuple[str, torch.Tensor]]:
+    """``(name, output)`` of every ``nn.ReLU`` / ``nn.ReLU6`` of ``module`` in one ``module(z)`` pass without
+    gradients, in forward order; in eval mode (running statistics) unless ``eval_mode=False``."""
+    found: list[tuple[str, torch.Tensor]] = []
+    hooks = [
+        child.register_forward_hook(lambda _m, _i, output, name=name: found.append((name, output)))
+        for name, child in module.named_modules()
+        if isinstance(child, (nn.ReLU, nn.ReLU6))
+    ]
     was_training = module.training
-    module.eval()
+    if eval_mode:
+        module.eval()
     try:
         with torch.no_grad():
             module(z)
@@ -75,6 +69,14 @@ def activation_sparsity(module: nn.Module, z: torch.Tensor) -> list[dict[str, An
         for h in hooks:
             h.remove()
     return found
+
+
+def activation_sparsity(module: nn.Module, z: torch.Tensor) -> list[dict[str, Any]]:
+    """Share of exactly-zero outputs of each ReLU in ``module`` on latents ``z`` (forward super-resolution)."""
+    return [
+        {"layer": name, "shape": list(output.shape[1:]), "zero_fraction": float((output == 0).float().mean())}
+        for name, output in relu_outputs(module, z)
+    ]
 
 
 def pixel_rows(samples: torch.Tensor, size: int | None = 8) -> np.ndarray:

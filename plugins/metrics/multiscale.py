@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ganzoo.evaluation import EvaluationError, Metric
-from ganzoo.training.moments import moment_distances
+from ganzoo.training.moments import moment_distances, relu_outputs
 
 from .inception import check_samples, fid_from_features
 
@@ -140,33 +140,9 @@ def hidden_sparsity(
     The module runs in eval mode, or with ``batch_statistics`` in training mode on a copy (batch norm normalises by
     the batch: how a freshly initialised network, whose running statistics mean nothing yet, computes).
     """
-    import torch
-    from torch import nn
-
     net = copy.deepcopy(module).train() if batch_statistics else module
-    found: list[dict[str, Any]] = []
-    hooks = []
-
-    def hook(name: str):
-        def record(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-            found.append({"layer": name, **position_sparsity(output, tau)})
-
-        return record
-
-    for name, child in net.named_modules():
-        if isinstance(child, (nn.ReLU, nn.ReLU6)):
-            hooks.append(child.register_forward_hook(hook(name)))
-    was_training = net.training
-    if not batch_statistics:
-        net.eval()
-    try:
-        with torch.no_grad():
-            net(z)
-    finally:
-        net.train(was_training)
-        for h in hooks:
-            h.remove()
-    return found
+    outputs = relu_outputs(net, z, eval_mode=not batch_statistics)
+    return [{"layer": name, **position_sparsity(output, tau)} for name, output in outputs]
 
 
 def _generator_of(metric: Metric) -> Any:
