@@ -273,7 +273,8 @@ class XICFGMethod(TrainingMethod):
     @torch.no_grad()
     def preview(self, fixed: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """Samples of the full G_T (approximator and this stage's snapshots) from the fixed latents."""
-        return self.published_modules({"generator": self.ema["generator"]})["generator"](fixed["z"]).float()
+        # the snapshots themselves, not copies: a preview only reads them (published_modules copies for keeps)
+        return FunctionalGradientGenerator(self.ema["generator"], self.snapshots, self.o["eta"])(fixed["z"]).float()
 
     def published_modules(self, modules: dict[str, nn.Module]) -> dict[str, nn.Module]:
         """G_T: the approximator with copies of the T snapshots."""
