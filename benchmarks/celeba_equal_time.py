@@ -181,7 +181,7 @@ def draw(args: argparse.Namespace, report: dict[str, Any], path: Path) -> None:
     from ganzoo.sampling import make_grid, to_uint8
 
     names = [f"{setup}-s0" for setup in SETUPS if f"{setup}-s0" in report["runs"]]
-    growth = sorted((args.runs / "progan-s0" / "samples").glob("*.png")) if "progan-s0" in names else []
+    growth = sorted((args.runs / "progan-s0" / "progress").glob("step-*.png")) if "progan-s0" in names else []
     # up to six progress grids, spread over the run, to show 4 px becoming 64 px
     picks = [growth[i] for i in np.linspace(0, len(growth) - 1, min(6, len(growth))).round().astype(int)]
     fig = plt.figure(figsize=(3.4 * max(len(names), 1) + 0.2, 3.8 + (2.2 if picks else 0)))

@@ -31,6 +31,7 @@ import argparse
 import csv
 import datetime
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -109,15 +110,16 @@ def summarise(evaluation: dict[str, Any]) -> dict[str, Any]:
 
 
 def figure(results: dict[str, Any], out: Path, runs: dict[str, Path], final: int) -> Path:
-    """Four panels: FID per resolution, patch covariance distance per resolution, sparsity per layer (dashed: the
-    random init), and the final resolution's moment distance against steps."""
+    """Six panels: FID per resolution, patch covariance distance per resolution, sparsity per layer (dashed: the
+    random init); against steps, the final resolution's moment distance, the top hidden layer's sparsity, and
+    (for the first mode) the moment distance of every resolution, to show which levels are matched when."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-    (fid_ax, mom_ax), (sp_ax, step_ax) = axes
+    fig, axes = plt.subplots(2, 3, figsize=(16, 8))
+    (fid_ax, mom_ax, sp_ax), (step_ax, zero_ax, level_ax) = axes
     for mode, r in results.items():
         sizes = sorted(int(s) for s in r["fid"])
         fid_ax.plot(sizes, [r["fid"][str(s)] for s in sizes], marker="o", label=mode)
@@ -127,11 +129,21 @@ def figure(results: dict[str, Any], out: Path, runs: dict[str, Path], final: int
         sp_ax.plot(layers, [x["zero_fraction_init"] for x in r["sparsity"]], linestyle="--", color=line.get_color())
         steps, values = curve(runs[mode], f"cov_dist_{final}px")
         step_ax.plot(steps, values, label=mode, linewidth=1)
+        steps, values = curve(runs[mode], f"zeros_{final}px")
+        line = zero_ax.plot(steps, values, label=mode, linewidth=1)[0]
+        steps, values = curve(runs[mode], f"zeros_init_{final}px")
+        zero_ax.plot(steps, values, linestyle="--", linewidth=1, color=line.get_color())
+    first = next(iter(results))
+    for size in sorted(int(s) for s in results[first]["fid"]):
+        steps, values = curve(runs[first], f"cov_dist_{size}px")
+        level_ax.plot(steps, values, label=f"{size} px", linewidth=1)
     for ax, title, log in (
         (fid_ax, "FID per resolution (vs reals pooled to it)", True),
         (mom_ax, "4x4-patch covariance distance per resolution", True),
         (sp_ax, "near-zero channels per position (dashed: random init)", False),
         (step_ax, f"{final} px patch covariance distance during training", True),
+        (zero_ax, f"{final} px hidden layer: near-zero channels (dashed: init)", False),
+        (level_ax, f"{first}: covariance distance of every resolution", True),
     ):
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize="small")
@@ -142,10 +154,11 @@ def figure(results: dict[str, Any], out: Path, runs: dict[str, Path], final: int
     fid_ax.set_xlabel("resolution (px)")
     mom_ax.set_xlabel("resolution (px)")
     sp_ax.set_xlabel("hidden layer (level)")
-    step_ax.set_xlabel("step")
+    for ax in (step_ax, zero_ax, level_ax):
+        ax.set_xlabel("step")
     fig.tight_layout()
     path = out / "fsr_experiment.png"
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
@@ -164,7 +177,19 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fsr config field")
     parser.add_argument("--quick", action="store_true", help="a 16 px smoke run of the whole script (< 1 min)")
+    parser.add_argument("--replot", action="store_true", help="redraw the figure from <out>/fsr_experiment.json")
+    parser.add_argument("--figure", type=Path, default=None, help="also save the figure here (e.g. under docs/)")
     args = parser.parse_args()
+    if args.replot:
+        if args.quick:
+            args.out = args.out.with_name(args.out.name + "-quick")
+        report = json.loads((args.out / "fsr_experiment.json").read_text())
+        runs = {mode: args.out / mode for mode in report["results"]}
+        path = figure(report["results"], args.out, runs, report["config"]["image_size"])
+        if args.figure:
+            shutil.copyfile(path, args.figure)
+        print(f"wrote {path}" + (f" and {args.figure}" if args.figure else ""))
+        return
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
@@ -224,6 +249,8 @@ def main() -> None:
     }
     write_json(args.out / "fsr_experiment.json", report)
     path = figure(results, args.out, runs, final)
+    if args.figure:
+        shutil.copyfile(path, args.figure)
     print(f"wrote {args.out / 'fsr_experiment.json'} and {path}")
     print("FID at the final resolution:", {m: round(v, 2) for m, v in report["headline"].items()})
 
