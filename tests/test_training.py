@@ -140,6 +140,18 @@ def test_max_seconds_stops_checkpoints_and_publishes_where_it_stopped(tmp_path):
         ganzoo.train("mlp", "ring-8", steps=1, max_seconds=-1, progress=False)
 
 
+def test_published_model_records_the_options_it_was_given(tmp_path):
+    out = tmp_path / "run"
+    ganzoo.train("mlp", "ring-8", steps=2, batch_size=8, loss="wgan-gp", loss_options={"gp_weight": 0.1},
+                 method="unrolled", method_options={"unroll_steps": 0}, progress=False, out_dir=out,
+                 hidden=16, layers=2)  # fmt: skip
+    training = ganzoo.load(out).training
+    assert training["loss_options"] == {"gp_weight": 0.1}
+    assert training["method_options"] == {"unroll_steps": 0}
+    plain = ganzoo.train("mlp", "ring-8", steps=1, batch_size=8, progress=False, hidden=16, layers=2)
+    assert "loss_options" not in plain.training and "method_options" not in plain.training  # defaults: not listed
+
+
 def test_resume_of_a_finished_checkpoint_publishes_its_model(tmp_path):
     """Killed after the last checkpoint and before model.safetensors: a resume with the same steps publishes the
     model the checkpoint holds (it used to answer "already at step N" forever)."""

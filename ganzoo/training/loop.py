@@ -316,6 +316,10 @@ def train(
         "ema": ema_decay,
         "standing_stats": tc.standing_stats,
     }
+    # the options the run was given (the rest are the plugins' defaults), so a published model says how it was made
+    for key, options in (("method_options", tc.method_options), ("loss_options", tc.loss_options)):
+        if options:
+            training[key] = dict(options)
     if tc.init_from:
         from ganzoo.hub.cards import inherited_metadata
 
