@@ -266,6 +266,15 @@ def test_per_resolution_metrics_on_a_tiny_model():
     assert all(0 <= row["zero_fraction"] <= 1 and 0 <= row["zero_fraction_init"] <= 1 for row in sparsity["layers"])
 
 
+def test_too_few_samples_for_inception_fid_fail_before_any_feature():
+    """fid-per-resolution with Inception features refuses n < 2048 at once, not after a level's passes."""
+    model = _train(2, mode="joint")
+    weights = "/nonexistent/inception.pth"  # never opened: the refusal comes first
+    options = {"fid-per-resolution": {"weights": weights}}
+    with pytest.raises(EvaluationError, match="at least 2048 generated"):
+        ganzoo.evaluate(model, _faces(40), ["fid-per-resolution"], n=32, metric_options=options, cache=False)
+
+
 def test_per_resolution_metrics_need_a_pyramid():
     """A generator without pyramid(z) gets an error that says which architecture has one."""
     dcgan = ganzoo.create("dcgan", seed=0, z_dim=8, image_size=16, g_width=4, d_width=4)

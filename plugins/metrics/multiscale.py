@@ -189,6 +189,13 @@ class MultiscaleFID(Metric):
             "progress": progress,
         }
 
+    def bind(self, context: Any) -> None:
+        super().bind(context)
+        if self.extractor == "inception":  # fail before any Inception pass: its features are 2048-d at every level
+            for split in ("generated", "reference"):
+                if split in context.counts:
+                    check_samples(context.counts[split], 2048, self.min_samples, "fid-per-resolution", split)
+
     def compute(self) -> dict[str, Any]:
         from ganzoo.evaluation import make_extractor
 
