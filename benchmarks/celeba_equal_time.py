@@ -29,6 +29,7 @@ Two steps, so training and evaluation can be split (a finished run is kept, an i
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime
 import json
 import platform
@@ -184,21 +185,26 @@ def draw(args: argparse.Namespace, report: dict[str, Any], path: Path) -> None:
     growth = sorted((args.runs / "progan-s0" / "progress").glob("step-*.png")) if "progan-s0" in names else []
     # up to six progress grids, spread over the run, to show 4 px becoming 64 px
     picks = [growth[i] for i in np.linspace(0, len(growth) - 1, min(6, len(growth))).round().astype(int)]
-    fig = plt.figure(figsize=(3.4 * max(len(names), 1) + 0.2, 3.8 + (2.2 if picks else 0)))
-    grid = fig.add_gridspec(2 if picks else 1, max(len(names), len(picks), 1), height_ratios=[3, 2] if picks else None)
-    for i, name in enumerate(names):
-        ax = fig.add_subplot(grid[0, i])
-        images = ganzoo.load(args.runs / name).sample(36, seed=0)
+    fig = plt.figure(figsize=(15, 5.6 + (3.2 if picks else 0)))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[5.6, 3.2]) if picks else (fig, None)
+    for ax, name in zip(np.atleast_1d(top.subplots(1, len(names))), names, strict=True):
+        images = ganzoo.load(args.runs / name).sample(36, seed=0, output="raw")  # [-1, 1], as to_uint8 takes
         ax.imshow(make_grid(to_uint8(images), nrow=6))
         r = report["runs"][name]
-        ax.set_title(f"{name}: FID {r['fid']:.0f}\n{r['real_images_seen'] / 1000:.0f}k images", fontsize=9)
+        ax.set_title(f"{name}: FID {r['fid']:.0f}, {r['real_images_seen'] / 1000:.0f}k images", fontsize=10)
         ax.axis("off")
-    for i, png in enumerate(picks):
-        ax = fig.add_subplot(grid[1, i])
-        with Image.open(png) as picture:
-            ax.imshow(np.asarray(picture.convert("RGB")))
-        ax.set_title(png.stem, fontsize=8)
-        ax.axis("off")
+    phases = {}  # step -> (resolution, alpha) from the run's log, to say what each progress grid shows
+    if picks:
+        with open(args.runs / "progan-s0" / "losses.csv", newline="") as f:
+            phases = {int(r["step"]): (float(r["resolution"]), float(r["alpha"])) for r in csv.DictReader(f)}
+        bottom.suptitle("progan-s0's progress grids: the growth from 4 px", fontsize=10)
+        for ax, png in zip(np.atleast_1d(bottom.subplots(1, len(picks))), picks, strict=True):
+            with Image.open(png) as picture:
+                ax.imshow(np.asarray(picture.convert("RGB")))
+            step = int(png.stem.split("-")[-1])
+            resolution, alpha = phases.get(step, (None, None))
+            ax.set_title(f"step {step}" + (f"\n{resolution:.0f} px, α {alpha:.2f}" if resolution else ""), fontsize=9)
+            ax.axis("off")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
