@@ -266,6 +266,25 @@ def test_per_resolution_metrics_on_a_tiny_model():
     assert all(0 <= row["zero_fraction"] <= 1 and 0 <= row["zero_fraction_init"] <= 1 for row in sparsity["layers"])
 
 
+def test_per_resolution_reference_features_are_cached(tmp_path, monkeypatch):
+    """The pooled reference of every level goes to the reference-feature cache, and a second evaluation reads it."""
+    from ganzoo.evaluation.extractors import PixelExtractor
+
+    monkeypatch.setattr(PixelExtractor, "cacheable", True)  # pixels stand in for Inception (never cached for real)
+    model, data = _train(2, mode="joint"), _faces(40)
+    options = {"fid-per-resolution": {"extractor": "pixels", "min_samples": 2}}
+
+    def run() -> dict:
+        return ganzoo.evaluate(model, data, ["fid-per-resolution"], n=32, metric_options=options, cache=tmp_path)
+
+    first = run()["metrics"]["fid-per-resolution"]["fid"]
+    files = sorted((tmp_path / "reference-features").glob("*.npy"))
+    assert len(files) == 3  # levels 4, 8 and 16 px
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert run()["metrics"]["fid-per-resolution"]["fid"] == first
+    assert [f.stat().st_mtime_ns for f in files] == stamps  # read back, not rewritten
+
+
 def test_too_few_samples_for_inception_fid_fail_before_any_feature():
     """fid-per-resolution with Inception features refuses n < 2048 at once, not after a level's passes."""
     model = _train(2, mode="joint")

@@ -80,7 +80,7 @@ def test_preprocess_uses_the_tf1_convention_and_scales_like_tensorflow():
 
 
 def test_the_convention_is_named_in_the_protocol_and_the_cache_key(tmp_path, monkeypatch):
-    from ganzoo.evaluation.cache import _cached_features
+    from ganzoo.evaluation.cache import cached_features
     from ganzoo.evaluation.extractors import InceptionExtractor
 
     assert RESIZE_CONVENTION == "tf1-bilinear" and RESIZE.startswith(RESIZE_CONVENTION)
@@ -102,12 +102,12 @@ def test_the_convention_is_named_in_the_protocol_and_the_cache_key(tmp_path, mon
     described = extractor.describe()
     assert described["resize"] == RESIZE
     samples = torch.zeros(3, 3, 8, 8, dtype=torch.uint8)
-    _, first = _cached_features(extractor, samples, "data-sha", tmp_path, "reference")
-    _, again = _cached_features(extractor, samples, "data-sha", tmp_path, "reference")
+    _, first = cached_features(extractor, samples, "data-sha", tmp_path, "reference")
+    _, again = cached_features(extractor, samples, "data-sha", tmp_path, "reference")
     assert again["cache_hit"] and len(calls) == 1
     # features cached under another convention (the old half-pixel one) are never reused
     extractor.resize = "bilinear to 299x299 (torch, align_corners=False, no antialias) from float [0, 255]"
-    _, other = _cached_features(extractor, samples, "data-sha", tmp_path, "reference")
+    _, other = cached_features(extractor, samples, "data-sha", tmp_path, "reference")
     assert not other["cache_hit"] and len(calls) == 2 and other["cache"] != first["cache"]
     # the record is portable: the file's name inside the cache folder and its hash, no absolute path
     for info in (first, other):

@@ -35,7 +35,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANZOO_CACHE") or Path.home() / ".cache" / "ganzoo").expanduser()
 
 
-def _cached_features(
+def cached_features(
     extractor: Any, samples: torch.Tensor, data_sha: str, folder: Path | None, label: str
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Features of a real set, from the cache when the same data and extractor were seen before."""

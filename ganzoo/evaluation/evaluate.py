@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ganzoo.errors import EvaluationError
-from ganzoo.evaluation.cache import _cached_features, cache_dir, tensor_sha256
+from ganzoo.evaluation.cache import cache_dir, cached_features, tensor_sha256
 from ganzoo.evaluation.extractors import make_extractor
 from ganzoo.evaluation.protocol import Batch, EvalContext
 from ganzoo.fileio import atomic_path, write_json
@@ -323,6 +323,7 @@ def evaluate(
         extractor=described,
         generator=generator,
         counts={split: len(x) for split, x in sets.items() if x is not None},
+        cache_folder=folder,
         feature_dim=described.get("dim", int(np.prod(fake.shape[1:]))) if described else None,
         num_classes=num_classes(generator),
     )
@@ -345,7 +346,7 @@ def evaluate(
         elif want_features and split == "generated":
             batch.features = extract.features(x, label=split)
         elif want_features:
-            batch.features, stats[split] = _cached_features(extract, x, hashes[split], folder, split)
+            batch.features, stats[split] = cached_features(extract, x, hashes[split], folder, split)
         batches[split] = batch
 
     # -- metrics

@@ -56,6 +56,7 @@ class EvalContext:
     counts: dict[str, int] = field(default_factory=dict)  # samples per split
     feature_dim: int | None = None  # the extractor's feature size, when features are computed
     num_classes: int | None = None  # classes of a class-conditional generator (its samples carry labels), or None
+    cache_folder: Any = None  # the reference-feature cache folder (a Path), or None when caching is off
 
 
 class Metric:

@@ -198,6 +198,7 @@ class MultiscaleFID(Metric):
 
     def compute(self) -> dict[str, Any]:
         from ganzoo.evaluation import make_extractor
+        from ganzoo.evaluation.cache import cached_features, tensor_sha256
 
         generator = _generator_of(self)
         real = self.samples("reference")
@@ -208,7 +209,9 @@ class MultiscaleFID(Metric):
         for fake in levels:
             size = fake.shape[-1]
             reference = downscale_uint8(real, size)
-            f, r = extract.features(fake, label=f"generated {size}px"), extract.features(reference, label=f"{size}px")
+            f = extract.features(fake, label=f"generated {size}px")
+            # the pooled reference is the same every time the same data is measured: cache it like fid's
+            r, _ = cached_features(extract, reference, tensor_sha256(reference), self.context.cache_folder, f"{size}px")
             for split, x in (("generated", f), ("reference", r)):
                 check_samples(len(x), x.shape[1], self.min_samples, "fid-per-resolution", split)
             rows.append({"resolution": size, "fid": fid_from_features(f, r)})
