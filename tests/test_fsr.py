@@ -4,6 +4,8 @@ across a level change, ONNX parity, the CLI and clear errors. Tiny configs on th
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -357,6 +359,17 @@ def test_the_method_needs_the_fsr_architecture():
         ganzoo.train(
             "dcgan", _faces(), method="fsr", steps=1, progress=False, z_dim=8, image_size=16, g_width=4, d_width=4
         )
+
+
+def test_an_ema_slower_than_a_level_warns_and_a_fast_one_does_not():
+    """Layer-wise levels shorter than the EMA's horizon would publish mostly random-init weights: a warning."""
+    with pytest.warns(TrainingWarning, match="ema=0.999 averages over about 1000 steps"):
+        _train(2, mode="layerwise", level_steps=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingWarning)
+        common = {"steps": 3, "batch_size": 4, "progress": False, "device": "cpu", **TINY}
+        ganzoo.train("fsr", _faces(), method_options={"mode": "layerwise", "level_steps": 1}, ema=0, **common)
+        _train(3, mode="joint", level_steps=1)  # every level trains all run: the EMA catches up as usual
 
 
 def test_too_few_layerwise_steps_warn_that_the_top_is_untrained():
