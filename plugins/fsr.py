@@ -243,13 +243,18 @@ class LevelDiscriminator(nn.Module):
             return min(w * 2**i, config.d_max)
 
         strided = int(math.log2(resolution // START))  # stride-2 layers from r down to 4
-        if strided == 0:  # 4x4: one 3x3 convolution keeps the size
+        if strided == 0:  # 4x4: a 3x3 convolution keeps the size
             layers: list[nn.Module] = [nn.Conv2d(config.channels, width(0), 3, 1, 1), nn.LeakyReLU(0.2)]
         else:
             layers = [nn.Conv2d(config.channels, width(0), 4, 2, 1), nn.LeakyReLU(0.2)]  # no norm on the input layer
             for i in range(1, strided):
                 layers += [nn.Conv2d(width(i - 1), width(i), 4, 2, 1, bias=spectral), norm(width(i)), nn.LeakyReLU(0.2)]
         last = width(max(strided - 1, 0))
+        if strided < 2:
+            # the 4 and 8 px heads would have no normalised layer: with DCGAN's N(0, 0.02) init their logits start
+            # near 0 and stayed at chance for hundreds of steps (measured: d_loss 1.386 all through levels 0 and 1,
+            # while G drifted to saturated stripes), so they get one 3x3 layer more, normalised like the others'
+            layers += [nn.Conv2d(last, last, 3, 1, 1, bias=spectral), norm(last), nn.LeakyReLU(0.2)]
         layers.append(nn.Conv2d(last, 1, 4, 1, 0))  # (N, 1, 1, 1): one logit, no sigmoid
         self.net = nn.Sequential(*layers)
         self.apply(_init_weights)
