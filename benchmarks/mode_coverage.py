@@ -19,7 +19,9 @@ Run from the repository root::
         --lr-decay linear --lr-decay-start 10000 --eval-every 1000 --trajectory-figure t.png   # the recommended one
 
 ``--eval-every N`` also measures every N steps (a trajectory per run, with the share of misses 3-6 sd out and
-further out, and the generated modes' width); ``--merge`` joins runs split over processes and redraws figures.
+further out, and the generated modes' width); ``--merge`` joins runs split over processes and redraws figures;
+``--compare K=0=k0.json K=5=k5.json --figure f.png`` puts result files of different settings in one table and one
+figure (a row per setting).
 """
 
 from __future__ import annotations
@@ -125,6 +127,26 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
     }, samples
 
 
+def draw_panel(ax: Any, run: dict[str, Any], label: str) -> None:
+    """``run``'s kept samples over the 3-sigma discs of its data's modes, titled ``label`` and its numbers."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ganzoo.plugins.datasets import MIXTURE_STD, mixture_centres
+
+    data, centres = run["data"], mixture_centres(run["data"])
+    x = np.asarray(run["samples"])
+    for centre in centres:  # drawn first, so the samples stay visible on top
+        ax.add_patch(plt.Circle(centre, 3 * MIXTURE_STD[data], color="tab:red", alpha=0.25, linewidth=0))
+    ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5, linewidths=0)
+    lim = 1.3 * abs(centres).max()
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    title = f"{label}, seed {run['seed']}\n{run['modes']}/{run['n_modes']} modes, "
+    ax.set_title(title + f"{run['high_quality']:.1%} within 3 sd", fontsize=8)
+
+
 def save_figure(runs: list[dict[str, Any]], path: Path) -> None:
     """One panel per (data, loss): the samples of its first run that kept them (``--figure`` keeps the first
     seed's) over the 3-sigma discs of the modes (what counts as high quality), titled with its numbers. With one
@@ -133,10 +155,8 @@ def save_figure(runs: list[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from ganzoo.fileio import atomic_path
-    from ganzoo.plugins.datasets import MIXTURE_STD, mixture_centres
 
     shown = {}
     for run in runs:
@@ -161,17 +181,7 @@ def save_figure(runs: list[dict[str, Any]], path: Path) -> None:
             if (data, loss) not in shown:
                 ax.axis("off")
                 continue
-            run, centres = shown[(data, loss)], mixture_centres(data)
-            x = np.asarray(run["samples"])
-            for centre in centres:  # drawn first, so the samples stay visible on top
-                ax.add_patch(plt.Circle(centre, 3 * MIXTURE_STD[data], color="tab:red", alpha=0.25, linewidth=0))
-            ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:blue", alpha=0.5, linewidths=0)
-            lim = 1.3 * abs(centres).max()
-            ax.set_xlim(-lim, lim)
-            ax.set_ylim(-lim, lim)
-            ax.set_aspect("equal")
-            title = f"{data} / {loss}, seed {run['seed']}\n{run['modes']}/{run['n_modes']} modes, "
-            ax.set_title(title + f"{run['high_quality']:.1%} within 3 sd", fontsize=8)
+            draw_panel(ax, shown[(data, loss)], f"{data} / {loss}")
     fig.suptitle("MLP GAN samples over the modes' 3-sd discs (red)", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -318,6 +328,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--trajectory-figure", type=Path, default=None, help="Plot every run's trajectory here (needs --eval-every)."
     )
     parser.add_argument("--json", type=Path, default=None, help="Also write every run and the summary here.")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="LABEL=PATH",
+        default=None,
+        help="Only tabulate result files of different settings side by side (--figure: a row per setting).",
+    )
     parser.add_argument("--quick", action="store_true", help="20 steps, batch 64, 1 seed, 500 samples: a smoke test.")
     args = parser.parse_args(argv)
     try:  # the same KEY=VALUE reading as `ganzoo train --loss-option`
@@ -360,8 +377,68 @@ def merge(
     return merged
 
 
+def compare(groups: list[str], figure: Path | None) -> dict[str, Any]:
+    """One table, and one figure with a row per setting, over result files of different settings (unrolled K = 0,
+    5, 10, say): each of ``groups`` is ``LABEL=PATH`` of a ``--json`` or ``--merge`` result. The figure shows each
+    setting's first seed that kept its samples, a column per data set."""
+    labelled = []
+    for group in groups:
+        label, sep, path = group.rpartition("=")  # the label may hold "=" (K=5), the path not
+        if not sep or not label or not path:
+            raise SystemExit(f"--compare takes LABEL=PATH (e.g. K=5=results/k5.json), got {group!r}")
+        if not Path(path).is_file():
+            raise SystemExit(f"--compare: no result file {path} (write it with --json or --merge)")
+        labelled.append((label, json.loads(Path(path).read_text())["runs"]))
+    print("| setting | data | modes per seed | mean modes | high quality (mean) | seconds per run (mean) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    rows = []
+    for label, runs in labelled:
+        for row in summarise(runs):
+            group = [r for r in runs if (r["data"], r["loss"]) == (row["data"], row["loss"])]
+            row = {"setting": label, **row, "mean_train_seconds": sum(r["train_seconds"] for r in group) / len(group)}
+            rows.append(row)
+            print(
+                f"| {label} | {row['data']} | {' '.join(map(str, row['modes_per_seed']))} | "
+                f"{row['mean_modes']:.1f} / {row['n_modes']} | {row['mean_high_quality']:.1%} | "
+                f"{row['mean_train_seconds']:.0f} |"
+            )
+    if figure:
+        save_comparison_figure(labelled, figure)
+    return {"rows": rows}
+
+
+def save_comparison_figure(labelled: list[tuple[str, list[dict[str, Any]]]], path: Path) -> None:
+    """A row per labelled setting, a column per data set: the first kept samples of each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganzoo.fileio import atomic_path
+
+    datas = list(dict.fromkeys(r["data"] for _, runs in labelled for r in runs))
+    fig, axes = plt.subplots(len(labelled), len(datas), figsize=(3.4 * len(datas), 3.6 * len(labelled) + 0.4),
+                             squeeze=False)  # fmt: skip
+    for i, (label, runs) in enumerate(labelled):
+        for j, data in enumerate(datas):
+            ax, kept = axes[i][j], [r for r in runs if r["data"] == data and "samples" in r]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if kept:
+                draw_panel(ax, kept[0], f"{label} / {data}")
+            else:
+                ax.axis("off")
+    fig.suptitle("MLP GAN samples over the modes' 3-sd discs (red)", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.compare:
+        return compare(args.compare, args.figure)
     if args.merge:
         return merge(args.merge, args.json, args.trajectory_figure, args.figure)
     if args.threads:

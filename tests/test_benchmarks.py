@@ -64,3 +64,22 @@ def test_trajectory_options_are_checked(mode_coverage):
         mode_coverage.parse_args(["--trajectory-figure", "t.png"])
     with pytest.raises(SystemExit):
         mode_coverage.parse_args(["--eval-every", "-1"])
+
+
+def test_compare_tabulates_settings_side_by_side(mode_coverage, tmp_path, capsys):
+    """--compare reads result files of different settings into one table and a figure with a row per setting."""
+    argv = ["--quick", "--data", "ring-8", "--losses", "non-saturating", "--figure", str(tmp_path / "s.png")]
+    for k in (0, 1):
+        mode_coverage.main([*argv, "--method", "unrolled", "--method-option", f"unroll_steps={k}",
+                            "--json", str(tmp_path / f"k{k}.json")])  # fmt: skip
+    figure = tmp_path / "compare.png"
+    groups = [f"K={k}={tmp_path / f'k{k}.json'}" for k in (0, 1)]
+    result = mode_coverage.main(["--compare", *groups, "--figure", str(figure)])
+    assert [row["setting"] for row in result["rows"]] == ["K=0", "K=1"]
+    assert all(row["data"] == "ring-8" and len(row["modes_per_seed"]) == 1 for row in result["rows"])
+    assert "| K=1 | ring-8 |" in capsys.readouterr().out
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit, match="LABEL=PATH"):
+        mode_coverage.main(["--compare", "no-label-here"])
+    with pytest.raises(SystemExit, match="no result file"):
+        mode_coverage.main(["--compare", f"K=9={tmp_path / 'missing.json'}"])
