@@ -101,6 +101,7 @@ def run_one(data: str, loss: str, seed: int, args: argparse.Namespace) -> tuple[
         steps=steps,
         batch_size=args.batch_size,
         lr=args.lr,
+        lr_d=args.lr_d,
         betas=args.betas,
         lr_decay=args.lr_decay,
         lr_decay_start=args.lr_decay_start,
@@ -255,6 +256,8 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """A Markdown table, ready for benchmarks/README.md."""
     lr = "each loss's recommended" if args.lr is None else f"{args.lr:g}"
+    if getattr(args, "lr_d", None):  # results written before --lr-d existed lack it
+        lr += f" (D {args.lr_d:g})"
     print(
         f"\nMLP GAN, {args.steps} steps, batch {args.batch_size}, lr {lr} "
         f"(decay: {args.lr_decay} from step {getattr(args, 'lr_decay_start', 0)}), pack {args.pack}, "
@@ -287,6 +290,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=None, help="Learning rate (default: each loss's own).")
+    parser.add_argument("--lr-d", type=float, default=None, help="D's learning rate, if not --lr's (TTUR).")
     parser.add_argument("--betas", type=float, nargs=2, default=None, help="Adam betas (default: the loss's own).")
     parser.add_argument("--lr-decay", choices=["none", "linear"], default="none", help="Learning-rate schedule.")
     parser.add_argument(

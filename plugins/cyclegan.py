@@ -131,7 +131,7 @@ class CycleGANMethod(TrainingMethod):
         m = self.modules
         return {
             "generators": self.optimizer_for([*m["g_ab"].parameters(), *m["g_ba"].parameters()]),
-            "discriminators": self.optimizer_for([*m["d_a"].parameters(), *m["d_b"].parameters()]),
+            "discriminators": self.optimizer_for([*m["d_a"].parameters(), *m["d_b"].parameters()], critic=True),
         }
 
     def setup(self) -> None:

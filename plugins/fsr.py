@@ -358,7 +358,7 @@ class FSRMethod(AdversarialMethod):
         optimizers = {}
         for k in range(self.final_level + 1):
             optimizers[f"generator_level{k}"] = self.optimizer_for(G.level_parameters(k))
-            optimizers[f"discriminator_level{k}"] = self.optimizer_for(D.heads[k].parameters())
+            optimizers[f"discriminator_level{k}"] = self.optimizer_for(D.heads[k].parameters(), critic=True)
         return optimizers
 
     def setup(self) -> None:

@@ -16,8 +16,10 @@ Method ``unrolled`` (unconditional architectures, any loss), options:
   far as K real steps would. ``"sgd"``: plain gradient steps of size ``unroll_lr``; a plain step of Adam's
   learning rate (2e-4) barely moves D, measured so (benchmarks/README.md: K = 5 no better than K = 0);
 - ``unroll_lr``: the step size of the unrolled updates (default: D's optimiser learning rate);
-- ``fresh_batches``: each unrolled step sees a new real batch (default ``True``, as the paper's code does; the
-  sampler is checkpointed, so resuming stays exact) or the iteration's batch again.
+- ``fresh_batches``: each unrolled step sees a new real batch (``True``; the sampler is checkpointed, so resuming
+  stays exact) or the iteration's own real and fake batches again (default ``False``, as the paper's code does:
+  poolio/unrolled_gan builds the unrolled loss with ``graph_replace`` over D's update, which reuses the one batch
+  the iteration sampled).
 
 D's batch-norm running statistics are not touched by the unrolled passes (they run on copies of the buffers).
 """
@@ -136,7 +138,7 @@ class UnrolledMethod(AdversarialMethod):
         "unroll_steps": 5,
         "unroll_optimizer": "adam",
         "unroll_lr": None,
-        "fresh_batches": True,
+        "fresh_batches": False,
     }
 
     def check_options(self) -> None:

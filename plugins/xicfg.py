@@ -138,11 +138,16 @@ class XICFGMethod(TrainingMethod):
         self.initialised = False
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """RMSprop for D and the approximator, as the authors (alpha 0.95, eps 1e-18, lr 2.5e-4 unless given)."""
-        lr = self.settings.lr if self.settings.lr is not None else 2.5e-4
+        """RMSprop for D and the approximator, as the authors (alpha 0.95, eps 1e-18, lr 2.5e-4 unless given;
+        ``lr_d`` for D when set)."""
+
+        def rmsprop(role: str, lr: float | None) -> torch.optim.Optimizer:
+            lr = lr if lr is not None else 2.5e-4
+            return torch.optim.RMSprop(self.modules[role].parameters(), lr=lr, alpha=0.95, eps=1e-18)
+
         return {
-            role: torch.optim.RMSprop(self.modules[role].parameters(), lr=lr, alpha=0.95, eps=1e-18)
-            for role in ("generator", "discriminator")
+            "generator": rmsprop("generator", self.lr_for(False)),
+            "discriminator": rmsprop("discriminator", self.lr_for(True)),
         }
 
     def setup(self) -> None:

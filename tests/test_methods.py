@@ -48,9 +48,9 @@ def _two_domains() -> ganzoo.InMemoryData:
 #: every registered method with an architecture and data it trains; a new method must add a row
 CASES = {
     "adversarial": [("mlp", "ring-8", {}), ("dcgan", _faces, {})],
-    # fresh real batches for each unrolled step: the resume check covers the sampler they advance
+    # fresh real batches for each unrolled step on the MLP: the resume check covers the sampler they advance
     "unrolled": [
-        ("mlp", "ring-8", {"method_options": {"unroll_steps": 3}}),
+        ("mlp", "ring-8", {"method_options": {"unroll_steps": 3, "fresh_batches": True}}),
         ("dcgan", _faces, {"method_options": {"unroll_steps": 2}}),
     ],
     # growth 4 -> 8 px with 8-image fades: the resume at step 2 falls inside the fade (level and alpha restored)

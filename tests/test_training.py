@@ -514,3 +514,50 @@ def test_amp_on_cpu_runs_bfloat16_autocast_and_resumes_exactly(tmp_path):
         resumed = ganzoo.train("dcgan", faces, steps=6, amp=True, out_dir=tmp_path / "b", resume=True, **kw)
     assert not _equal(_state(fp32), _state(amp))
     assert _equal(_state(amp), _state(resumed))
+
+
+def test_lr_d_sets_the_critic_rate_and_leaves_g_at_lr(tmp_path):
+    """The two time-scale update rule: lr_d is D's learning rate, lr stays G's; recorded, matched on resume, and a
+    rate that is not positive is refused."""
+    captured = []
+    kw = dict(batch_size=16, hidden=16, layers=2, progress=False, log_every=1, out_dir=tmp_path, checkpoint_every=1)
+    grab = [lambda step, metrics, state: captured.append(state.optimizers)]
+    g = ganzoo.train("mlp", "ring-8", steps=2, lr=1e-3, lr_d=1e-4, callbacks=grab, **kw)
+    assert captured[-1]["generator"].param_groups[0]["lr"] == 1e-3
+    assert captured[-1]["discriminator"].param_groups[0]["lr"] == 1e-4
+    assert g.training["learning_rates"] == {"generator": 1e-3, "discriminator": 1e-4}
+    with pytest.raises(ganzoo.GanzooError, match="lr_d"):
+        ganzoo.train("mlp", "ring-8", steps=3, lr=1e-3, lr_d=2e-4, resume=True, **kw)
+    for bad in (0.0, -1e-4):
+        with pytest.raises(ValueError, match="lr_d must be a positive learning rate"):
+            ganzoo.train("mlp", "ring-8", steps=1, lr_d=bad, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "method", "extra"),
+    [
+        ("progan", "progressive", {"image_size": 16, "fmap_base": 16, "fmap_max": 8, "z_dim": 8}),
+        ("fsr", "fsr", {"image_size": 16, "g_width": 4, "d_width": 4, "g_max": 8, "d_max": 8, "z_dim": 8}),
+        ("dcgan", "xicfg", {"image_size": 16, "g_width": 4, "d_width": 4, "z_dim": 8}),
+    ],
+)
+def test_methods_with_their_own_optimisers_give_lr_d_to_every_critic(architecture, method, extra):
+    """Families that build their own optimisers (per-level, RMSprop) honour lr_d on D's and lr on G's."""
+    captured = []
+    ganzoo.train(
+        architecture,
+        _faces(),
+        method=method,
+        steps=1,
+        batch_size=4,
+        lr=3e-4,
+        lr_d=7e-5,
+        progress=False,
+        log_every=1,
+        callbacks=[lambda step, metrics, state: captured.append(state.optimizers)],
+        **extra,
+    )
+    rates = {name: opt.param_groups[0]["lr"] for name, opt in captured[-1].items()}
+    critics = {name for name in rates if name.startswith("discriminator")}
+    assert critics and all(rates[name] == 7e-5 for name in critics), rates
+    assert all(rate == 3e-4 for name, rate in rates.items() if name not in critics), rates

@@ -38,6 +38,12 @@ class TrainConfig:
     steps: int = setting(1000, "Total training iterations (a resume continues up to this).")
     batch_size: int = setting(64, "Samples per batch.", resume="match")
     lr: float | None = setting(None, "Learning rate; default: the loss's recommendation.", resume="match")
+    lr_d: float | None = setting(
+        None,
+        "Discriminator's learning rate when it differs from G's (two time-scale update rule, Heusel et al. 2017); "
+        "default: the same as --lr.",
+        resume="match",
+    )
     betas: tuple[float, float] | None = setting(None, "Adam betas; default: the loss's", cli=False, resume="match")
     lr_decay: str = setting(
         "none", "'linear': learning rates fall linearly to 0 at the last step.", choices=LR_DECAYS, resume="match"
@@ -116,6 +122,10 @@ class TrainConfig:
             raise ValueError(f"steps must be positive, got {self.steps}")
         if self.batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        for name in ("lr", "lr_d"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive learning rate, got {value}")
         if self.adam not in ("fused", "foreach", "loop"):
             raise ValueError(f"adam must be 'fused', 'foreach' or 'loop', got {self.adam!r}")
         if self.lr_decay not in LR_DECAYS:

@@ -5,7 +5,8 @@ learning-rate schedule over all optimisers, EMA of the published roles, logging,
 diverged-loss stop and publishing. A method owns the rest (pattern: timm's ``task/task.py``):
 
 - ``build()``: its networks by role (``generator``, ``discriminator``; CycleGAN ``g_ab``, ``g_ba``, ``d_a``,
-  ``d_b``); ``make_optimizers()``: its optimisers by name;
+  ``d_b``); ``make_optimizers()``: its optimisers by name (the run's ``lr_d`` goes to the critic roles, those
+  ``is_critic_role`` names; a method that builds its own optimisers passes ``critic=True`` to ``optimizer_for``);
 - ``needs``: the batch fields it reads (``{"image"}``, ``{"image", "label"}``, ``{"source", "target"}``,
   ``{"a", "b"}``); ``check_data(shapes)`` rejects unusable data before any step;
 - ``step(batch, step) -> {name: tensor}``: one iteration; every key reaches ``losses.csv``, ``shown`` names the
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from ganzoo.config import GeneratorConfig
     from ganzoo.host.registry import Architecture
     from ganzoo.training.config import TrainConfig
+
+
+def is_critic_role(role: str) -> bool:
+    """Whether a role or optimiser name is a discriminator's (``discriminator``, ``discriminator_level2``, ``d_a``,
+    ``critic``...), whose learning rate is the run's ``lr_d`` when set."""
+    return role.startswith(("discriminator", "critic", "d_"))
 
 
 @dataclass
@@ -104,15 +111,26 @@ class TrainingMethod:
         return {role: cls(self.config) for role, cls in self.arch.networks.items()}
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """One optimiser per trainable role, with the loss's recommended settings (``lr``/``betas`` override)."""
-        return {role: self.optimizer_for(self.modules[role].parameters()) for role in self.trainable}
+        """One optimiser per trainable role, with the loss's recommended settings (``lr``/``betas`` override;
+        ``lr_d`` for the critic roles, see ``is_critic_role``)."""
+        return {
+            role: self.optimizer_for(self.modules[role].parameters(), critic=is_critic_role(role))
+            for role in self.trainable
+        }
 
-    def optimizer_for(self, params: Any) -> torch.optim.Optimizer:
-        """An optimiser for ``params`` following the loss's advice and the run's ``lr``/``betas``."""
+    def optimizer_for(self, params: Any, critic: bool = False) -> torch.optim.Optimizer:
+        """An optimiser for ``params`` following the loss's advice and the run's ``lr``/``betas``; ``critic``
+        parameters take the run's ``lr_d`` when it is set (the two time-scale update rule, Heusel et al. 2017)."""
         from ganzoo.training.optim import make_optimizer
 
         advice = dict(getattr(self.loss, "optimizer", None) or {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)})
-        return make_optimizer(params, advice, self.settings.lr, self.settings.betas, self.settings.adam)
+        return make_optimizer(params, advice, self.lr_for(critic), self.settings.betas, self.settings.adam)
+
+    def lr_for(self, critic: bool) -> float | None:
+        """The run's learning rate for a critic's or a generator's parameters (``None``: the loss's advice)."""
+        if critic and self.settings.lr_d is not None:
+            return self.settings.lr_d
+        return self.settings.lr
 
     @property
     def trainable(self) -> tuple[str, ...]:
