@@ -360,8 +360,9 @@ def merge(
 ) -> dict[str, Any]:
     """One summary over the runs of several result files (a benchmark split over processes); same settings only."""
     reports = [json.loads(p.read_text()) for p in paths]
-    keep = ("seeds", "first_seed", "json", "figure", "trajectory_figure", "data", "losses", "merge")
-    settings = [{k: v for k, v in r["settings"].items() if k not in keep} for r in reports]
+    keep = ("seeds", "first_seed", "json", "figure", "trajectory_figure", "data", "losses", "merge", "compare")
+    # an unset option (None) matches a file written before the option existed
+    settings = [{k: v for k, v in r["settings"].items() if k not in keep and v is not None} for r in reports]
     if any(s != settings[0] for s in settings):
         raise SystemExit(f"cannot merge runs with different settings: {settings}")
     runs = sorted((run for r in reports for run in r["runs"]), key=lambda r: (r["data"], r["loss"], r["seed"]))
