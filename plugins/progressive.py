@@ -512,18 +512,9 @@ class ProgressiveMethod(AdversarialMethod):
             out[resolution] = batch
         return out
 
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+    def optimizer_advice(self) -> dict[str, Any]:
         """Adam(1e-3, betas (0, 0.99)) for G and D as in the paper (the run's ``lr``/``lr_d``/``betas`` override)."""
-        from ganzoo.training.method import is_critic_role
-        from ganzoo.training.optim import make_optimizer
-
-        s = self.settings
-        return {
-            role: make_optimizer(
-                self.modules[role].parameters(), PAPER_OPTIMIZER, self.lr_for(is_critic_role(role)), s.betas, s.adam
-            )
-            for role in self.trainable
-        }
+        return dict(PAPER_OPTIMIZER)
 
     def setup(self) -> None:
         super().setup()

@@ -123,8 +123,14 @@ class TrainingMethod:
         parameters take the run's ``lr_d`` when it is set (the two time-scale update rule, Heusel et al. 2017)."""
         from ganzoo.training.optim import make_optimizer
 
-        advice = dict(getattr(self.loss, "optimizer", None) or {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)})
-        return make_optimizer(params, advice, self.lr_for(critic), self.settings.betas, self.settings.adam)
+        return make_optimizer(
+            params, self.optimizer_advice(), self.lr_for(critic), self.settings.betas, self.settings.adam
+        )
+
+    def optimizer_advice(self) -> dict[str, Any]:
+        """The optimiser the run uses unless ``lr``/``betas`` say otherwise: the loss's recommendation (a family
+        with its paper's own optimiser overrides this)."""
+        return dict(getattr(self.loss, "optimizer", None) or {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)})
 
     def lr_for(self, critic: bool) -> float | None:
         """The run's learning rate for a critic's or a generator's parameters (``None``: the loss's advice)."""
