@@ -16,6 +16,18 @@ Two steps, so training and evaluation can be split (a finished run is kept, an i
     python benchmarks/xicfg_fashion.py evaluate --json benchmarks/results/xicfg_fashion.json \\
         --figure docs/xicfg-fashion.png
     python benchmarks/xicfg_fashion.py train --quick && python benchmarks/xicfg_fashion.py evaluate --quick
+
+The hour-long table ran two single-thread runs side by side on the two cores (each run one core for its hour),
+two seeds over two sessions; ``runs/`` does not outlive a session, so the second session's report merges the
+first's::
+
+    R=runs/xicfg-fashion-60
+    python benchmarks/xicfg_fashion.py train --minutes 60 --threads 1 --setups xicfg wgan-gp --seeds 0 --runs $R &
+    python benchmarks/xicfg_fashion.py train --minutes 60 --threads 1 --setups non-saturating --seeds 0 --runs $R
+    python benchmarks/xicfg_fashion.py train --minutes 60 --threads 1 --setups xicfg --seeds 1 --runs $R; wait
+    python benchmarks/xicfg_fashion.py evaluate --runs $R --json benchmarks/results/xicfg_fashion_60min.json \
+        --figure docs/xicfg-fashion-60min.png
+    # next session, the remaining seed-1 runs, then: evaluate --runs $R --merge <the first report> --json ...
 """
 
 from __future__ import annotations
@@ -136,6 +148,7 @@ def evaluate_runs(args: argparse.Namespace) -> dict[str, Any]:
                 "steps": model.training["steps"],
                 "real_images_seen": real_images_seen(model.training),
                 "wall_seconds": model.training["wall_seconds_last_session"],
+                "cpu_threads": model.training.get("cpu_threads", args.train_threads),
                 "samples_per_second": round(samples_per_second(generator), 1),
                 "metrics": metrics,
             }
@@ -146,6 +159,21 @@ def evaluate_runs(args: argparse.Namespace) -> dict[str, Any]:
     if args.figure and panels:
         draw(panels, args.figure)
     return report
+
+
+def merge_runs(runs: list[dict[str, Any]], reports: list[Path]) -> list[dict[str, Any]]:
+    """``runs`` with those of earlier ``reports`` added, each tagged with its report's date and machine; a run
+    measured here wins over an earlier entry of the same name. Sorted by run name."""
+    merged = {entry["run"]: entry for entry in runs}
+    for path in reports:
+        earlier = json.loads(path.read_text())
+        for entry in earlier["runs"]:
+            if entry["run"] not in merged:
+                merged[entry["run"]] = {
+                    **entry,
+                    "measured": {key: earlier.get(key) for key in ("date", "cpu", "matmul_peak_gflops")},
+                }
+    return [merged[name] for name in sorted(merged)]
 
 
 def draw(panels: list[tuple[str, torch.Tensor]], path: Path) -> None:
@@ -178,12 +206,31 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument(
         "--amp", action=argparse.BooleanOptionalAction, default=None, help="bfloat16 autocast (default: where fast)"
     )
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads of this process (1: two runs side by side on two cores, each on its own core)",
+    )
     train.add_argument("--quiet", action="store_true")
     evaluate = sub.add_parser("evaluate", help="measure the finished runs")
     evaluate.add_argument("--json", type=Path, default=None)
     evaluate.add_argument("--figure", type=Path, default=None)
     evaluate.add_argument("--n", type=int, default=10_000, help="samples for the classifier metrics")
     evaluate.add_argument("--fid", type=int, default=2500, help="samples for FID/KID (>= 2048; 0: skip them)")
+    evaluate.add_argument(
+        "--train-threads",
+        type=int,
+        default=None,
+        help="threads the runs trained on, for runs saved before models recorded it",
+    )
+    evaluate.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="earlier reports (--json) whose runs join this one's: seeds trained in another session",
+    )
     for sub_parser in (train, evaluate):
         sub_parser.add_argument("--data", type=Path, default=FASHION)
         sub_parser.add_argument("--runs", type=Path, default=RUNS)
@@ -198,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
             args.amp = torch.cuda.is_available() or cpu_has_bf16()
         if args.quick:
             args.minutes, args.seeds, args.width = 1 / 3, [0], 8
+        if args.threads:
+            torch.set_num_threads(args.threads)
         for seed in args.seeds:
             for name in args.setups:
                 train_one(name, seed, args)
@@ -205,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.n, args.fid = 500, 0
     report = evaluate_runs(args)
+    report["runs"] = merge_runs(report["runs"], args.merge)
     report.update(date=datetime.date.today().isoformat(), torch=torch.__version__, python=platform.python_version())
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The mode-coverage benchmark script: its smoke run, the coverage trajectory and its figure."""
+"""The benchmark scripts' own logic: mode coverage (smoke run, trajectory, figure) and the Fashion report merge."""
 
 from __future__ import annotations
 
@@ -10,14 +10,38 @@ import pytest
 from .conftest import REPO
 
 
-@pytest.fixture
-def mode_coverage(monkeypatch):
-    """benchmarks/mode_coverage.py as a module (benchmarks/ is not a package; its scripts import each other)."""
+def load_script(monkeypatch, name: str):
+    """benchmarks/<name>.py as a module (benchmarks/ is not a package; its scripts import each other)."""
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("mode_coverage", REPO / "benchmarks" / "mode_coverage.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def mode_coverage(monkeypatch):
+    return load_script(monkeypatch, "mode_coverage")
+
+
+def test_fashion_report_merges_earlier_sessions_runs(monkeypatch, tmp_path):
+    xicfg_fashion = load_script(monkeypatch, "xicfg_fashion")
+    earlier = tmp_path / "first.json"
+    earlier.write_text(
+        json.dumps(
+            {
+                "date": "2026-12-06",
+                "cpu": "cpu A",
+                "matmul_peak_gflops": 300.0,
+                "runs": [{"run": "xicfg-s0", "steps": 1}, {"run": "wgan-gp-s0", "steps": 2}],
+            }
+        )
+    )
+    runs = xicfg_fashion.merge_runs([{"run": "xicfg-s0", "steps": 9}, {"run": "xicfg-s1", "steps": 3}], [earlier])
+    assert [entry["run"] for entry in runs] == ["wgan-gp-s0", "xicfg-s0", "xicfg-s1"]
+    assert runs[1]["steps"] == 9  # measured now wins over the earlier entry of the same run
+    assert runs[0]["measured"] == {"date": "2026-12-06", "cpu": "cpu A", "matmul_peak_gflops": 300.0}
+    assert "measured" not in runs[2]
 
 
 def test_trajectory_ends_at_the_final_measurement(mode_coverage, tmp_path):

@@ -516,6 +516,17 @@ def test_amp_on_cpu_runs_bfloat16_autocast_and_resumes_exactly(tmp_path):
     assert _equal(_state(amp), _state(resumed))
 
 
+def test_published_model_records_the_cpu_threads_it_trained_on(tmp_path):
+    """A wall-clock budget is only comparable with the cores behind it: the model says how many threads it had."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        g = ganzoo.train("mlp", "ring-8", steps=1, batch_size=8, hidden=8, layers=2, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert g.training["cpu_threads"] == 1
+
+
 def test_lr_d_sets_the_critic_rate_and_leaves_g_at_lr(tmp_path):
     """The two time-scale update rule: lr_d is D's learning rate, lr stays G's; recorded, matched on resume, and a
     rate that is not positive is refused."""

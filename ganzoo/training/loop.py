@@ -306,6 +306,8 @@ def train(
         "images_seen": trainer.images_seen(state.step),
         "world_size": world.size,  # torchrun processes; batch_size is per process
         "device": str(device),
+        # a wall-clock budget means little without the cores it ran on (benchmarks run two 1-thread runs at once)
+        "cpu_threads": torch.get_num_threads() if device.type == "cpu" else None,
         "wall_seconds_last_session": round(wall, 1),
         "max_seconds": tc.max_seconds,  # a time budget (0: none); steps says where it stopped
         "lr": schedule.base[next(iter(schedule.base))][0] if schedule.base else None,
