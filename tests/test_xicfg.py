@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -41,6 +42,44 @@ def test_a_sample_does_not_depend_on_its_batch():
     generator = FunctionalGradientGenerator(nn.Linear(3, 2), [d, d], eta=0.3).eval()
     z = torch.randn(6, 3)
     assert torch.allclose(generator(z)[:2], generator(z[:2]), atol=1e-6)
+
+
+def _batch_norm_d() -> nn.Module:
+    return nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 1), nn.Flatten(0))
+
+
+def test_batch_statistics_steps_normalise_with_the_moved_batch_in_any_mode():
+    """The authors' steps: D's batch norm uses the batch being moved (D was trained on such batches), never its
+    running statistics, in eval mode too, and nothing in D changes; without the option, the running statistics."""
+    torch.manual_seed(0)
+    d = _batch_norm_d()
+    with torch.no_grad():
+        d(torch.randn(64, 2) * 3 + 5)  # running statistics far from the batches below
+    reference = copy.deepcopy(d).train()
+    x = torch.randn(16, 2)
+    x_ = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(reference(x_).sum(), x_)
+
+    stepped = FunctionalGradientGenerator(nn.Identity(), [copy.deepcopy(d)], eta=0.5, batch_statistics=True).eval()
+    assert torch.allclose(stepped(x), x + 0.5 * grad, atol=1e-6)
+    assert "0.1.running_mean" not in stepped.discriminators[0].state_dict()  # neither used nor saved
+    running = FunctionalGradientGenerator(nn.Identity(), [copy.deepcopy(d)], eta=0.5).eval()
+    assert not torch.allclose(running(x), stepped(x), atol=1e-3)
+    assert torch.allclose(running(x)[:2], running(x[:2]), atol=1e-6)  # per sample, as before the option
+
+
+def test_models_saved_before_the_option_keep_stepping_with_running_statistics(tmp_path):
+    model = _train(tmp_path, batch_statistics=False)
+    assert model.training["method_settings"]["batch_statistics"] is False
+    folder = tmp_path / "run"
+    config = json.loads((folder / "config.json").read_text())
+    del config["training"]["method_settings"]["batch_statistics"]  # as written before the option existed
+    (folder / "config.json").write_text(json.dumps(config))
+    assert ganzoo.load(folder).module.batch_statistics is False
+    config["training"]["method_settings"]["batch_statistics"] = "yes"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="batch_statistics"):
+        ganzoo.load(folder)
 
 
 def _train(tmp_path, name="run", steps=2, **options):
@@ -87,7 +126,8 @@ def test_one_stage_snapshots_d_after_each_update_and_fits_the_approximator(tmp_p
     # the approximator ends near its targets, much nearer than the targets are to G~'s start (the projection fit)
     assert stage["after"] < 0.5 * float(stage["targets"].square().sum() / 2 / len(stage["targets"]))
     assert isinstance(model.module, FunctionalGradientGenerator) and len(model.module.discriminators) == 3
-    assert model.training["ema"] == 0.0 and model.training["method_settings"] == {"steps": 3, "eta": 0.5}
+    assert model.training["ema"] == 0.0
+    assert model.training["method_settings"] == {"steps": 3, "eta": 0.5, "batch_statistics": True}
 
 
 def test_the_saved_model_is_the_full_generator_and_the_onnx_file_its_approximator(tmp_path):
@@ -144,6 +184,7 @@ def test_bad_options_and_a_loss_are_refused():
         ({"eta": float("nan")}, "eta"),
         ({"pairs": 2.5}, "pairs"),
         ({"unknown": 1}, "unknown"),
+        ({"batch_statistics": 1}, "batch_statistics"),
     ):
         with pytest.raises((TypeError, ValueError), match=match):
             ganzoo.train("mlp", "ring-8", method="xicfg", method_options=options, steps=1, progress=False)
