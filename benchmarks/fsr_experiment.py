@@ -7,7 +7,9 @@ deconvolution per resolution 4..64, one D per resolution) trained three ways for
 
 - ``layerwise``: level l for ``level_steps`` steps with the levels below frozen, then the next;
 - ``random-frozen`` (control): the lower hidden layers frozen at random init, the top layer trained all along;
-- ``joint``: every level and every D together (multi-scale).
+- ``joint``: every level and every D together (multi-scale);
+- ``random-frozen-matched`` (the step-matched control): the control trained for one level's ``level_steps``, as
+  many steps as layer-wise's top level gets: trained against random lower layers at equal top-layer training.
 
 Each run logs per-resolution patch moments and hidden-layer sparsity every ``--measure-every`` steps (losses.csv),
 then is evaluated with ``fid-per-resolution`` (Inception FID of every level against the reals average-pooled to it),
@@ -22,7 +24,13 @@ Run from the repository root (a GPU: about 3 x 15k steps at batch 64, plus 3 x 1
     python benchmarks/fsr_experiment.py --device cuda --level-steps 1000 --n 5000   # a shorter budget
     python benchmarks/fsr_experiment.py --quick                             # checks the script: < 1 min on a CPU
 
-An interrupted run continues from its checkpoints (each mode's folder is resumed when it holds one).
+An interrupted run continues from its checkpoints (each mode's folder is resumed when it holds one). Each mode's
+numbers are kept in ``<out>/<mode>.summary.json`` and the report gathers every mode of the same budget and config
+found there, so modes can run in separate processes, e.g. two at a time on one core each (``--threads 1``):
+
+    python benchmarks/fsr_experiment.py --modes layerwise,random-frozen-matched --threads 1 &
+    python benchmarks/fsr_experiment.py --modes random-frozen --threads 1; wait
+    python benchmarks/fsr_experiment.py --modes joint
 """
 
 from __future__ import annotations
@@ -45,7 +53,10 @@ from ganzoo.fileio import write_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "datasets" / "celeba64" / "celeba64_uint8.npz"
-MODES = ("layerwise", "random-frozen", "joint")
+MODES = ("layerwise", "random-frozen", "joint", "random-frozen-matched")
+#: the experiment's modes as the ``fsr`` method's, and the levels' worth of steps each trains (None: all levels)
+METHOD_MODE = {"random-frozen-matched": "random-frozen"}
+LEVELS_OF_STEPS = {"random-frozen-matched": 1}
 METRICS = ["fid-per-resolution", "moments-per-resolution", "patch-sparsity"]
 #: the quick check's network: 16 px (levels 4, 8, 16), a few channels
 QUICK_CONFIG = {"image_size": 16, "z_dim": 16, "g_width": 8, "g_max": 32, "d_width": 8, "d_max": 32}
@@ -65,8 +76,13 @@ def quick_data(path: Path, n: int = 256) -> InMemoryData:
 def train_mode(mode: str, data: Any, out: Path, args: argparse.Namespace, config: dict[str, Any]) -> Any:
     """One mode's run (resumed when its folder holds a checkpoint)."""
     levels = int(np.log2(config["image_size"] // 4)) + 1
-    steps = levels * args.level_steps  # the same budget for every mode
-    options = {"mode": mode, "level_steps": args.level_steps, "measure_every": args.measure_every}
+    # the same budget for every mode but the step-matched control, which gets one level's steps
+    steps = LEVELS_OF_STEPS.get(mode, levels) * args.level_steps
+    options = {
+        "mode": METHOD_MODE.get(mode, mode),
+        "level_steps": args.level_steps,
+        "measure_every": args.measure_every,
+    }
     resume = (out / "checkpoint.safetensors").is_file()
     return ganzoo.train(
         "fsr",
@@ -86,6 +102,20 @@ def train_mode(mode: str, data: Any, out: Path, args: argparse.Namespace, config
         progress=not args.quick,
         **config,
     )
+
+
+def gather(out: Path, budget: dict[str, Any], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every mode's summary in ``out`` measured at this ``budget`` and ``config``, in ``MODES`` order."""
+    found = {}
+    for mode in MODES:
+        path = out / f"{mode}.summary.json"
+        if path.is_file():
+            summary = json.loads(path.read_text())
+            if summary["budget"] == budget and summary["config"] == config:
+                found[mode] = summary
+            else:
+                print(f"{path.name}: another budget or config ({summary['budget']}, {summary['config']}), left out")
+    return found
 
 
 def curve(run: Path, key: str) -> tuple[list[int], list[float]]:
@@ -178,10 +208,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fsr config field")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1: two processes side by side)")
     parser.add_argument("--quick", action="store_true", help="a 16 px smoke run of the whole script (< 1 min)")
     parser.add_argument("--replot", action="store_true", help="redraw the figure from <out>/fsr_experiment.json")
     parser.add_argument("--figure", type=Path, default=None, help="also save the figure here (e.g. under docs/)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.replot:
         if args.quick:
             args.out = args.out.with_name(args.out.name + "-quick")
@@ -219,12 +252,11 @@ def main() -> None:
             parser.error(f"{args.data} not found: pass --data PATH to the CelebA-64 uint8 .npz")
         data = str(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
-    results, protocols, runs, timing = {}, {}, {}, {}
+    budget = {"level_steps": args.level_steps, "batch_size": args.batch_size, "loss": args.loss or "default"}
     for mode in modes:
-        runs[mode] = args.out / mode
         started = time.perf_counter()
-        model = train_mode(mode, data, runs[mode], args, config)
-        timing[mode] = round(time.perf_counter() - started, 1)
+        model = train_mode(mode, data, args.out / mode, args, config)
+        seconds = round(time.perf_counter() - started, 1)
         evaluation = ganzoo.evaluate(
             model,
             data,
@@ -237,8 +269,22 @@ def main() -> None:
             label=f"fsr {mode}",
             progress=not args.quick,
         )
-        results[mode], protocols[mode] = summarise(evaluation), evaluation["protocol"]
-        print(f"{mode}: FID per resolution {results[mode]['fid']} (train {timing[mode]} s)")
+        summary = {
+            "budget": budget,
+            "config": config,
+            "steps": model.training["steps"],
+            "train_seconds": seconds,
+            "cpu_threads": torch.get_num_threads(),
+            "result": summarise(evaluation),
+            "protocol": evaluation["protocol"],
+        }
+        write_json(args.out / f"{mode}.summary.json", summary)
+        print(f"{mode}: FID per resolution {summary['result']['fid']} (train {seconds} s)")
+    gathered = gather(args.out, budget, config)
+    results = {mode: g["result"] for mode, g in gathered.items()}
+    protocols = {mode: g["protocol"] for mode, g in gathered.items()}
+    timing = {mode: g["train_seconds"] for mode, g in gathered.items()}
+    runs = {mode: args.out / mode for mode in gathered}
     final = config["image_size"]
     report = {
         "experiment": "forward super-resolution: layer-wise vs random-frozen control vs joint (Allen-Zhu & Li)",
@@ -246,9 +292,11 @@ def main() -> None:
         "quick": args.quick,
         "data": str(args.data) if not args.quick else data.description,
         "config": config,
-        "budget": {"level_steps": args.level_steps, "batch_size": args.batch_size, "loss": args.loss or "default"},
+        "budget": budget,
         "fid_samples": args.n,
         "train_seconds": timing,
+        "steps": {mode: g["steps"] for mode, g in gathered.items()},
+        "cpu_threads": {mode: g["cpu_threads"] for mode, g in gathered.items()},
         "results": results,
         "headline": {mode: r["fid_final"] for mode, r in results.items()},
         "protocols": protocols,

@@ -126,7 +126,7 @@ def evaluate_runs(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"cpu": cpu_name(), "runs": [], "matmul_peak_gflops": round(matmul_peak(), 1)}
     panels = []
     for folder in sorted(args.runs.glob("*-s*")):
-        if not (folder / "config.json").is_file():
+        if not (folder / "config.json").is_file() or (args.only and folder.name not in args.only):
             continue
         model = ganzoo.load(folder)
         variants = [("", model)] + ([(" (approximator)", approximator_of(model))] if "xicfg" in folder.name else [])
@@ -206,18 +206,13 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument(
         "--amp", action=argparse.BooleanOptionalAction, default=None, help="bfloat16 autocast (default: where fast)"
     )
-    train.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads of this process (1: two runs side by side on two cores, each on its own core)",
-    )
     train.add_argument("--quiet", action="store_true")
     evaluate = sub.add_parser("evaluate", help="measure the finished runs")
     evaluate.add_argument("--json", type=Path, default=None)
     evaluate.add_argument("--figure", type=Path, default=None)
     evaluate.add_argument("--n", type=int, default=10_000, help="samples for the classifier metrics")
     evaluate.add_argument("--fid", type=int, default=2500, help="samples for FID/KID (>= 2048; 0: skip them)")
+    evaluate.add_argument("--only", nargs="+", default=[], help="measure these runs (folder names) only")
     evaluate.add_argument(
         "--train-threads",
         type=int,
@@ -234,8 +229,16 @@ def main(argv: list[str] | None = None) -> None:
     for sub_parser in (train, evaluate):
         sub_parser.add_argument("--data", type=Path, default=FASHION)
         sub_parser.add_argument("--runs", type=Path, default=RUNS)
+        sub_parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch threads of this process (1: two jobs side by side on two cores, each on its own core)",
+        )
         sub_parser.add_argument("--quick", action="store_true", help="20 s runs, 1 seed, few samples: a smoke test")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.runs = args.runs.parent / (args.runs.name + "-quick")
     if args.command == "train":
@@ -245,8 +248,6 @@ def main(argv: list[str] | None = None) -> None:
             args.amp = torch.cuda.is_available() or cpu_has_bf16()
         if args.quick:
             args.minutes, args.seeds, args.width = 1 / 3, [0], 8
-        if args.threads:
-            torch.set_num_threads(args.threads)
         for seed in args.seeds:
             for name in args.setups:
                 train_one(name, seed, args)

@@ -107,3 +107,15 @@ def test_compare_tabulates_settings_side_by_side(mode_coverage, tmp_path, capsys
         mode_coverage.main(["--compare", "no-label-here"])
     with pytest.raises(SystemExit, match="no result file"):
         mode_coverage.main(["--compare", f"K=9={tmp_path / 'missing.json'}"])
+
+
+def test_fsr_report_gathers_the_modes_of_the_same_budget(monkeypatch, tmp_path, capsys):
+    """Modes trained by separate processes join one report, in the script's order; another budget is left out."""
+    fsr_experiment = load_script(monkeypatch, "fsr_experiment")
+    budget, config = {"level_steps": 3, "batch_size": 8, "loss": "default"}, {"image_size": 16}
+    for mode, level_steps in (("joint", 3), ("layerwise", 3), ("random-frozen", 5)):
+        summary = {"budget": {**budget, "level_steps": level_steps}, "config": config, "result": {"mode": mode}}
+        (tmp_path / f"{mode}.summary.json").write_text(json.dumps(summary))
+    gathered = fsr_experiment.gather(tmp_path, budget, config)
+    assert list(gathered) == ["layerwise", "joint"]
+    assert "random-frozen.summary.json: another budget" in capsys.readouterr().out
