@@ -41,7 +41,8 @@ Method ``xicfg`` (unconditional architectures; no ``--loss``: the logistic loss 
   running statistics average real and fake batches and make another function. With them (``False``, per-sample
   and batch-independent steps) D separated real from generated Fashion-MNIST ever more widely (a stage's mean
   logits +38 / -37 by stage 110, D's loss 1e-16) while the samples did not improve; with batch statistics D's loss
-  stayed near 0.26 (benchmarks/README.md). The price: a sample depends on the batch it is drawn in, so draw in
+  stayed at 0.2-0.5 over the same 150 stages (that seed still ran away later; another did not: benchmarks/README.md).
+  The price: a sample depends on the batch it is drawn in, so draw in
   batches of the training batch size. A D without batch norm (``d_norm="layer"``, ``"spectral"`` or ``"none"``
   for ``dcgan``; the MLP) is unaffected.
 """
