@@ -123,12 +123,17 @@ class InfoGANDiscriminator(nn.Module):
         return self.heads(images)[0]
 
 
+PAPER_GENERATOR_LR = 1e-3  # Chen et al. 2016's G rate on MNIST (D and Q at 2e-4)
+
+
 class InfoGANMethod(AdversarialMethod):
     """The adversarial update plus lambda times InfoGAN's information term, on D (with Q) and on G.
 
     Options: ``info_weight`` (lambda, 1.0; 0 is the control), ``continuous_weight`` (the continuous codes' share,
     0.1 as in common MNIST set-ups, since their Gaussian log-likelihood is on another scale), ``generator_lr`` (G's
-    learning rate, 1e-3 as in the paper's MNIST runs, against D's 2e-4; ``None`` uses the run's for both).
+    learning rate; ``None``: the run's ``lr``). Without ``generator_lr``, G takes the run's ``lr`` when one is set
+    and otherwise the paper's 1e-3 for its MNIST runs (against D's 2e-4), so an explicit ``--lr`` is never
+    silently replaced.
     """
 
     needs: ClassVar[frozenset[str]] = frozenset({"image"})
@@ -143,18 +148,27 @@ class InfoGANMethod(AdversarialMethod):
         # Why 1e-3: at D's 2e-4 for G too, Q recovers the codes perfectly but G puts the garment class in z and
         # only style in the code (Hungarian-matched accuracy 20 % on Fashion-MNIST); at the paper's 1e-3 the same
         # 2,500 steps give 62 % (benchmarks/README.md, "InfoGAN").
-        self.generator_lr = self.options.get("generator_lr", 1e-3)
+        generator_lr = self.options.get("generator_lr")
         if self.info_weight < 0 or self.continuous_weight < 0:
             raise ValueError("info_weight and continuous_weight must be >= 0")
-        if self.generator_lr is not None and not float(self.generator_lr) > 0:
-            raise ValueError(f"generator_lr must be > 0, got {self.generator_lr}")
+        if generator_lr is not None and not float(generator_lr) > 0:
+            raise ValueError(f"generator_lr must be > 0, got {generator_lr}")
+
+    def generator_rate(self) -> float | None:
+        """G's learning rate: ``generator_lr`` when given (``None``: the run's), else the run's ``lr`` when set,
+        else the paper's 1e-3 (Chen et al. 2016, MNIST). ``None`` leaves G at the run's rate."""
+        if "generator_lr" in self.options:
+            rate = self.options["generator_lr"]
+            return None if rate is None else float(rate)
+        return None if self.settings.lr is not None else PAPER_GENERATOR_LR
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """D's (with Q) at the run's learning rate; G's at ``generator_lr`` unless that is ``None``."""
+        """D's (with Q) at the run's learning rate; G's at ``generator_rate()``."""
         optimizers = super().make_optimizers()
-        if self.generator_lr is not None:
+        rate = self.generator_rate()
+        if rate is not None:
             for group in optimizers["generator"].param_groups:
-                group["lr"] = float(self.generator_lr)
+                group["lr"] = rate
         return optimizers
 
     def generator_inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:

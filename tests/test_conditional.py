@@ -202,24 +202,23 @@ def test_cli_traverse_draws_a_code_walk(tmp_path):
 
 
 def test_infogan_generator_lr_sets_only_g(tmp_path):
-    """generator_lr (default: the paper's 1e-3 for G) sets G's optimiser only; None gives G the run's rate."""
+    """generator_lr sets G's optimiser only (None: the run's rate); without it G takes an explicit --lr, and the
+    paper's 1e-3 only when no lr was given."""
 
     def rates(tmp: str, **options: Any) -> dict[str, float]:
         ganzoo.train(
-            "infogan",
-            _labelled(),
-            steps=1,
-            batch_size=8,
-            progress=False,
-            lr=2e-4,
-            out_dir=tmp_path / tmp,
-            **options,
-            **TINY,
+            "infogan", _labelled(), steps=1, batch_size=8, progress=False, out_dir=tmp_path / tmp, **options, **TINY
         )
         return ganzoo.load(tmp_path / tmp).training["learning_rates"]
 
     assert rates("default") == {"generator": 1e-3, "discriminator": 2e-4}
-    assert rates("same", method_options={"generator_lr": None}) == {"generator": 2e-4, "discriminator": 2e-4}
+    assert rates("explicit-lr", lr=5e-4) == {"generator": 5e-4, "discriminator": 5e-4}
+    assert rates("ttur", lr=5e-4, lr_d=1e-4) == {"generator": 5e-4, "discriminator": 1e-4}
+    assert rates("option", lr=2e-4, method_options={"generator_lr": 3e-3}) == {
+        "generator": 3e-3,
+        "discriminator": 2e-4,
+    }
+    assert rates("same", lr=2e-4, method_options={"generator_lr": None}) == {"generator": 2e-4, "discriminator": 2e-4}
     with pytest.raises(ValueError, match="generator_lr must be > 0"):
         ganzoo.train("infogan", _labelled(), steps=1, progress=False, method_options={"generator_lr": 0}, **TINY)
 
