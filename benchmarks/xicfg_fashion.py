@@ -27,7 +27,10 @@ first's::
     python benchmarks/xicfg_fashion.py train --minutes 60 --threads 1 --setups xicfg --seeds 1 --runs $R; wait
     python benchmarks/xicfg_fashion.py evaluate --runs $R --json benchmarks/results/xicfg_fashion_60min.json \
         --figure docs/xicfg-fashion-60min.png
-    # next session, the remaining seed-1 runs, then: evaluate --runs $R --merge <the first report> --json ...
+    # the next session (a new $R): the remaining seed-1 runs side by side, then their evaluation joined to the first
+    python benchmarks/xicfg_fashion.py train --minutes 60 --threads 1 --setups non-saturating --seeds 1 --runs $R &
+    python benchmarks/xicfg_fashion.py train --minutes 60 --threads 1 --setups wgan-gp --seeds 1 --runs $R; wait
+    python benchmarks/xicfg_fashion.py evaluate --runs $R --merge <the first report> --json <the merged report>
 """
 
 from __future__ import annotations
