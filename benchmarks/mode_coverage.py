@@ -360,7 +360,20 @@ def merge(
 ) -> dict[str, Any]:
     """One summary over the runs of several result files (a benchmark split over processes); same settings only."""
     reports = [json.loads(p.read_text()) for p in paths]
-    keep = ("seeds", "first_seed", "json", "figure", "trajectory_figure", "data", "losses", "merge", "compare")
+    # settings that do not change what is measured: which runs, where results go, and the thread count (a run
+    # split over processes may give each its own core)
+    keep = (
+        "seeds",
+        "first_seed",
+        "json",
+        "figure",
+        "trajectory_figure",
+        "data",
+        "losses",
+        "merge",
+        "compare",
+        "threads",
+    )
     # an unset option (None) matches a file written before the option existed
     settings = [{k: v for k, v in r["settings"].items() if k not in keep and v is not None} for r in reports]
     if any(s != settings[0] for s in settings):

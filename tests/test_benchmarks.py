@@ -67,6 +67,13 @@ def test_merged_runs_keep_their_trajectories(mode_coverage, tmp_path):
         mode_coverage.main([*argv, *panels, "--first-seed", str(seed), "--json", str(tmp_path / f"seed{seed}.json")])
     figure, redrawn = tmp_path / "merged.png", tmp_path / "redrawn.png"
     parts = [str(tmp_path / "seed0.json"), str(tmp_path / "seed1.json")]
+    # seed 1 as a process given its own core writes it (--threads 1): the thread count is not a setting that
+    # changes what is measured, so it merges; another step count is, and does not
+    report = json.loads((tmp_path / "seed1.json").read_text())
+    (tmp_path / "seed1.json").write_text(json.dumps({**report, "settings": {**report["settings"], "threads": 1}}))
+    (tmp_path / "other.json").write_text(json.dumps({**report, "settings": {**report["settings"], "steps": 7}}))
+    with pytest.raises(SystemExit, match="different settings"):
+        mode_coverage.main(["--merge", parts[0], str(tmp_path / "other.json")])
     outputs = ["--json", str(tmp_path / "all.json"), "--trajectory-figure", str(figure), "--figure", str(redrawn)]
     merged = mode_coverage.main(["--merge", *parts, *outputs])
     assert [run["seed"] for run in merged["runs"]] == [0, 1] and merged["summary"][0]["modes_per_seed"]
