@@ -123,6 +123,9 @@ class InfoGANDiscriminator(nn.Module):
         return self.heads(images)[0]
 
 
+# Why 1e-3: at D's 2e-4 for G too, Q recovers the codes perfectly but G puts the garment class in z and
+# only style in the code (Hungarian-matched accuracy 20 % on Fashion-MNIST); at the paper's 1e-3 the same
+# 2,500 steps give 62 % (benchmarks/README.md, "InfoGAN").
 PAPER_GENERATOR_LR = 1e-3  # Chen et al. 2016's G rate on MNIST (D and Q at 2e-4)
 
 
@@ -145,31 +148,21 @@ class InfoGANMethod(AdversarialMethod):
             raise TypeError(f"infogan takes info_weight, continuous_weight and generator_lr, got {sorted(unknown)}")
         self.info_weight = float(self.options.get("info_weight", 1.0))
         self.continuous_weight = float(self.options.get("continuous_weight", 0.1))
-        # Why 1e-3: at D's 2e-4 for G too, Q recovers the codes perfectly but G puts the garment class in z and
-        # only style in the code (Hungarian-matched accuracy 20 % on Fashion-MNIST); at the paper's 1e-3 the same
-        # 2,500 steps give 62 % (benchmarks/README.md, "InfoGAN").
         generator_lr = self.options.get("generator_lr")
         if self.info_weight < 0 or self.continuous_weight < 0:
             raise ValueError("info_weight and continuous_weight must be >= 0")
         if generator_lr is not None and not float(generator_lr) > 0:
             raise ValueError(f"generator_lr must be > 0, got {generator_lr}")
 
-    def generator_rate(self) -> float | None:
-        """G's learning rate: ``generator_lr`` when given (``None``: the run's), else the run's ``lr`` when set,
-        else the paper's 1e-3 (Chen et al. 2016, MNIST). ``None`` leaves G at the run's rate."""
-        if "generator_lr" in self.options:
+    def lr_for(self, critic: bool) -> float | None:
+        """D's and Q's rate: the run's. G's: ``generator_lr`` when given (``None``: the run's), else the run's
+        ``lr`` when set, else the paper's 1e-3 (Chen et al. 2016, MNIST)."""
+        if not critic and "generator_lr" in self.options:
             rate = self.options["generator_lr"]
-            return None if rate is None else float(rate)
-        return None if self.settings.lr is not None else PAPER_GENERATOR_LR
-
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """D's (with Q) at the run's learning rate; G's at ``generator_rate()``."""
-        optimizers = super().make_optimizers()
-        rate = self.generator_rate()
-        if rate is not None:
-            for group in optimizers["generator"].param_groups:
-                group["lr"] = rate
-        return optimizers
+            return super().lr_for(critic) if rate is None else float(rate)
+        if not critic and self.settings.lr is None:
+            return PAPER_GENERATOR_LR
+        return super().lr_for(critic)
 
     def generator_inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         n, cfg = len(batch["image"]), self.config
