@@ -9,7 +9,9 @@ deconvolution per resolution 4..64, one D per resolution) trained three ways for
 - ``random-frozen`` (control): the lower hidden layers frozen at random init, the top layer trained all along;
 - ``joint``: every level and every D together (multi-scale);
 - ``random-frozen-matched`` (the step-matched control): the control trained for one level's ``level_steps``, as
-  many steps as layer-wise's top level gets: trained against random lower layers at equal top-layer training.
+  many steps as layer-wise's top level gets: trained against random lower layers at equal top-layer training;
+- ``layerwise-faded``: layer-wise with each new level faded in from the one below over its first ``--fade-steps``
+  (ProGAN's fade-in, the method's ``fade_steps``): holds each new D back against a trained, upscaled picture.
 
 Each run logs per-resolution patch moments and hidden-layer sparsity every ``--measure-every`` steps (losses.csv),
 then is evaluated with ``fid-per-resolution`` (Inception FID of every level against the reals average-pooled to it),
@@ -53,9 +55,9 @@ from ganzoo.fileio import write_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "datasets" / "celeba64" / "celeba64_uint8.npz"
-MODES = ("layerwise", "random-frozen", "joint", "random-frozen-matched")
+MODES = ("layerwise", "random-frozen", "joint", "random-frozen-matched", "layerwise-faded")
 #: the experiment's modes as the ``fsr`` method's, and the levels' worth of steps each trains (None: all levels)
-METHOD_MODE = {"random-frozen-matched": "random-frozen"}
+METHOD_MODE = {"random-frozen-matched": "random-frozen", "layerwise-faded": "layerwise"}
 LEVELS_OF_STEPS = {"random-frozen-matched": 1}
 METRICS = ["fid-per-resolution", "moments-per-resolution", "patch-sparsity"]
 #: the quick check's network: 16 px (levels 4, 8, 16), a few channels
@@ -83,6 +85,8 @@ def train_mode(mode: str, data: Any, out: Path, args: argparse.Namespace, config
         "level_steps": args.level_steps,
         "measure_every": args.measure_every,
     }
+    if mode == "layerwise-faded":
+        options["fade_steps"] = args.fade_steps
     resume = (out / "checkpoint.safetensors").is_file()
     return ganzoo.train(
         "fsr",
@@ -199,6 +203,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "fsr-experiment")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ", ".join(MODES))
     parser.add_argument("--level-steps", type=int, default=3000, help="steps per level (budget: 5x this at 64 px)")
+    parser.add_argument(
+        "--fade-steps", type=int, default=None, help="layerwise-faded: fade-in steps per level (default: half a level)"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--loss", default=None, help="adversarial loss (default: the architecture's)")
     parser.add_argument("--measure-every", type=int, default=250, help="per-resolution moments/sparsity cadence")
@@ -251,8 +258,15 @@ def main() -> None:
         if not args.data.is_file():
             parser.error(f"{args.data} not found: pass --data PATH to the CelebA-64 uint8 .npz")
         data = str(args.data)
+    if args.fade_steps is None:
+        args.fade_steps = args.level_steps // 2
     args.out.mkdir(parents=True, exist_ok=True)
-    budget = {"level_steps": args.level_steps, "batch_size": args.batch_size, "loss": args.loss or "default"}
+    budget = {
+        "level_steps": args.level_steps,
+        "batch_size": args.batch_size,
+        "loss": args.loss or "default",
+        "fade_steps": args.fade_steps,  # layerwise-faded's only; part of the budget so the modes gather as one set
+    }
     for mode in modes:
         started = time.perf_counter()
         model = train_mode(mode, data, args.out / mode, args, config)

@@ -32,7 +32,12 @@ gradient is computed for them) and its Adam moments stay as they were, so resume
 
 - ``layerwise`` (the article's layer-wise training): level ``l = min(step // level_steps, L)``; at level l only G's
   layer l and its output layer train, against ``D_l`` on reals pooled to 4*2^l px; the layers below stay frozen as
-  trained, the layers above are not run. After the last level's turn, training continues at level L.
+  trained, the layers above are not run. After the last level's turn, training continues at level L. With
+  ``fade_steps=N`` (off by default: the article trains each level on its own output), the first N steps of each
+  level l > 0 show both D and G ``(1 - a) * up(X_{l-1}) + a * X_l`` with ``a`` rising to 1, and the reals likewise
+  (ProGAN's fade-in, Karras et al. 2018 §2): the new D starts against the trained level below, upscaled, instead
+  of against a random new layer. Without it, each new D won within 100-200 steps in ``benchmarks/README.md``'s
+  runs and the new layer did not recover.
 - ``random-frozen`` (the article's control, "the same network on random lower-level features"): hidden layers
   0..L-1 stay at their random initialisation for the whole run; only the top hidden layer L and its output layer
   train, against ``D_L`` at the final resolution. The budget is the run's ``steps``, all spent on the top layer; as
@@ -297,6 +302,9 @@ class FSRMethod(AdversarialMethod):
       layer and its output trained);
     - ``level_steps``: steps per level in ``layerwise`` (default 5000): level ``min(step // level_steps, L)``; a
       run of ``(L + 1) * level_steps`` steps gives every level the same share. The other modes ignore it;
+    - ``fade_steps``: ``layerwise`` only; the first N steps of each level above 0 blend the new output with the
+      level below, upscaled (nearest), for fakes and reals alike, ``a = (t + 1) / N`` at the level's step t
+      (ProGAN's fade-in; default 0, the article's protocol). At most ``level_steps``;
     - ``measure_every``: every N steps (a multiple of ``log_every``; 0, the default, is off) log per-resolution
       patch moments and hidden-layer sparsity of the EMA generator into ``losses.csv``;
     - ``sparsity_tau``: a hidden unit counts as (near-)zero when at most ``tau`` times its layer's RMS activation
@@ -308,6 +316,7 @@ class FSRMethod(AdversarialMethod):
     OPTIONS: ClassVar[dict[str, Any]] = {
         "mode": "layerwise",
         "level_steps": 5000,
+        "fade_steps": 0,
         "measure_every": 0,
         "sparsity_tau": 0.01,
     }
@@ -319,7 +328,7 @@ class FSRMethod(AdversarialMethod):
         o = self.options_with(self.OPTIONS)
         if o["mode"] not in MODES:
             raise ValueError(f"fsr mode must be one of {', '.join(map(repr, MODES))}, got {o['mode']!r}")
-        for name, low in (("level_steps", 1), ("measure_every", 0)):
+        for name, low in (("level_steps", 1), ("fade_steps", 0), ("measure_every", 0)):
             value = o[name]
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -327,6 +336,16 @@ class FSRMethod(AdversarialMethod):
             raise ValueError(
                 f"measure_every={o['measure_every']} must be a multiple of log_every={self.settings.log_every}: "
                 "measurements reach losses.csv only on logged steps"
+            )
+        if o["fade_steps"] and o["mode"] != "layerwise":
+            raise ValueError(
+                f"fade_steps blends a new level with the one below in layer-wise training; mode {o['mode']!r} has "
+                "no new levels: drop fade_steps or use mode='layerwise'"
+            )
+        if o["fade_steps"] > o["level_steps"]:
+            raise ValueError(
+                f"fade_steps={o['fade_steps']} must be at most level_steps={o['level_steps']}: a level's fade ends "
+                "within its own turn"
             )
         tau = o["sparsity_tau"]
         if not isinstance(tau, (int, float)) or isinstance(tau, bool) or not 0 <= tau < 1:
@@ -336,17 +355,19 @@ class FSRMethod(AdversarialMethod):
                 f"method {self.context.name!r} trains the per-resolution fsr network: train architecture 'fsr', "
                 f"not {self.arch.name!r}"
             )
-        self.mode, self.level_steps = o["mode"], o["level_steps"]
+        self.mode, self.level_steps, self.fade_steps = o["mode"], o["level_steps"], o["fade_steps"]
         self.measure_every, self.tau = o["measure_every"], float(tau)
         self.final_level = self.config.final_level
         ema = self.settings.ema
         if self.mode == "layerwise" and 0 < ema < 1 and ema**self.level_steps > 0.5:
             # measured: EMA 0.999 over 300-step levels published mostly random-init weights (FID 364 at 64 px)
+            fits = 1 - 5 / self.level_steps  # a horizon of a fifth of a level; none fits levels of 5 steps or fewer
+            advice = f"a smaller decay (ema={fits:.3g}) or ema=0" if fits > 0 else "ema=0"
             warnings.warn(
                 f"ema={ema:g} averages over about {1 / (1 - ema):.0f} steps, but each level trains only "
                 f"{self.level_steps}: the published (EMA) weights of the last level will sit "
-                f"{100 * ema**self.level_steps:.0f} % of the way back at their random initialisation. Use a "
-                f"smaller decay (ema={1 - 5 / self.level_steps:.3g}) or ema=0 for layer-wise runs this short",
+                f"{100 * ema**self.level_steps:.0f} % of the way back at their random initialisation. Use "
+                f"{advice} for layer-wise runs this short",
                 TrainingWarning,
                 stacklevel=2,
             )
@@ -366,6 +387,7 @@ class FSRMethod(AdversarialMethod):
         self.steps_done = 0
         self.reference: torch.Tensor | None = None
         self.level, self.trained = self.schedule(0)
+        self.alpha = self.fade_alpha(0)
         # the random-init sparsity (the article's comparison), measured on a copy before any step: the same
         # numbers on resume, since the modules are rebuilt from the same seed before the checkpoint is loaded
         self.init_sparsity: dict[int, float] = {}
@@ -395,6 +417,18 @@ class FSRMethod(AdversarialMethod):
             return self.final_level, (self.final_level,)
         return self.final_level, tuple(range(self.final_level + 1))
 
+    def fade_alpha(self, step: int) -> float | None:
+        """Weight ``a`` of the new level's own output at 0-based ``step`` while it fades in (``a = (t + 1) / N`` at
+        the level's step t < N = ``fade_steps``), ``None`` outside a fade. A function of the step alone, so a resume
+        in the middle of a fade continues it exactly."""
+        if not self.fade_steps:
+            return None
+        level = self.schedule(step)[0]
+        t = step - level * self.level_steps
+        if level == 0 or t >= self.fade_steps:
+            return None
+        return (t + 1) / self.fade_steps
+
     def freeze(self, trained: tuple[int, ...]) -> None:
         """Only the ``trained`` levels of G and D take gradients; every other parameter is frozen (and loses any
         stale gradient from when it last trained)."""
@@ -409,6 +443,7 @@ class FSRMethod(AdversarialMethod):
 
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         self.level, self.trained = self.schedule(step)
+        self.alpha = self.fade_alpha(step)
         self.freeze(self.trained)
         d_metrics: dict[str, torch.Tensor] = {}
         for i in range(self.loss.d_steps):
@@ -419,14 +454,29 @@ class FSRMethod(AdversarialMethod):
         self.steps_done = step + 1
         self.level, _ = self.schedule(self.steps_done)  # what the preview shows next
         out = {**d_metrics, **g_metrics, "level": torch.tensor(float(self.trained[-1]))}
+        if self.fade_steps:
+            out["alpha"] = torch.tensor(1.0 if self.alpha is None else self.alpha)
         if self.measure_every and self.steps_done % self.measure_every == 0:
             out.update({k: torch.tensor(v) for k, v in self.measure().items()})
         return out
 
     def real_levels(self, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
         """The batch's real images average-pooled to each trained level: ``{level: (N, C, r, r)}``."""
-        real = batch[self.real_field]
-        return {k: self.to_memory_format(downscale(real, self.config.resolutions[k])) for k in self.trained}
+        real, sizes = batch[self.real_field], self.config.resolutions
+        reals = {k: downscale(real, sizes[k]) for k in self.trained}
+        if self.alpha is not None:  # fading in: the reals fade from the level below, upscaled, as the fakes do
+            (k,) = self.trained
+            reals[k] = torch.lerp(upscale(downscale(real, sizes[k - 1]), sizes[k]), reals[k], self.alpha)
+        return {k: self.to_memory_format(images) for k, images in reals.items()}
+
+    def generated(self, z: torch.Tensor) -> dict[int, torch.Tensor]:
+        """G's images at each trained level, ``{level: (N, C, r, r)}``; during a fade the new level's image is
+        blended with the (frozen) level below, upscaled, so G's gradient reaches the new layers through ``a``."""
+        if self.alpha is None:
+            return self.G.outputs(z, self.trained)
+        (k,) = self.trained
+        out = self.G.outputs(z, (k - 1, k))  # one pass: level k-1's image is on the way to level k's
+        return {k: torch.lerp(upscale(out[k - 1], self.config.resolutions[k]), out[k], self.alpha)}
 
     def judge_level(self, level: int, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``D_level``'s logits for reals and fakes: one pass (batch norm per half) or two."""
@@ -445,7 +495,7 @@ class FSRMethod(AdversarialMethod):
         metrics: dict[str, torch.Tensor] = {}
         with self.autocast():
             with torch.enable_grad() if keep_graph else torch.no_grad():
-                fakes = self.G.outputs(z, self.trained)  # {level: (N, C, r, r)}
+                fakes = self.generated(z)  # {level: (N, C, r, r)}
             total, real_scores, fake_scores = 0.0, [], []
             for k in self.trained:
                 real_logits, fake_logits = self.judge_level(k, reals[k], fakes[k].detach())
@@ -583,6 +633,7 @@ class FSRMethod(AdversarialMethod):
             )
         self.steps_done, self.level = done, level
         self.trained = self.schedule(done)[1]
+        self.alpha = self.fade_alpha(done)
 
 
 # -- registration -----------------------------------------------------------------------------------------------

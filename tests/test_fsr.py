@@ -163,6 +163,49 @@ def test_each_level_discriminator_sees_reals_average_pooled_to_its_level(monkeyp
     assert sorted(level for level, _, _ in calls) == [0, 1, 2]
 
 
+def test_a_fade_blends_the_new_level_with_the_one_below_for_fakes_and_reals(monkeypatch):
+    """fade_steps: in a level's first N steps D sees (1 - a) * up(level below) + a * new level, reals and fakes
+    alike, a = (t + 1) / N; after the fade (and at level 0) the level's own images."""
+    calls: list[tuple[int, float | None, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    original_judge, original_reals = FSRMethod.judge_level, FSRMethod.real_levels
+    seen = {}
+
+    def spy_reals(self, batch):
+        seen["batch"] = batch["image"].clone()
+        return original_reals(self, batch)
+
+    def spy_judge(self, level, real, fake):
+        if not fake.requires_grad:  # D's step (detached fakes); G's step judges the same fakes again
+            calls.append((level, self.alpha, real.clone(), fake.clone(), seen["batch"]))
+        return original_judge(self, level, real, fake)
+
+    monkeypatch.setattr(FSRMethod, "real_levels", spy_reals)
+    monkeypatch.setattr(FSRMethod, "judge_level", spy_judge)
+    _train(7, mode="layerwise", level_steps=3, fade_steps=2)  # levels 0 (steps 0-2), 1 (3-5), 2 (6)
+    assert [(level, alpha) for level, alpha, *_ in calls] == [
+        (0, None), (0, None), (0, None), (1, 0.5), (1, 1.0), (1, None), (2, 0.5)
+    ]  # fmt: skip
+    pool = F.avg_pool2d
+    for level, alpha, real, _fake, full in calls:
+        own = pool(full, 16 // (4 * 2**level))
+        if alpha is None:
+            torch.testing.assert_close(real, own)
+        else:
+            below = upscale(pool(full, 16 // (2 * 2**level)), 4 * 2**level)
+            torch.testing.assert_close(real, (1 - alpha) * below + alpha * own)
+    # a half-faded fake lies between the level below (upscaled) and the new level's own image
+    _level, alpha, _real, fake, _full = calls[3]
+    assert alpha == 0.5 and fake.shape[-1] == 8
+    assert not torch.equal(fake, upscale(fake[..., ::2, ::2], 8)), "no detail of the new level in the blend"
+
+
+def test_resume_is_exact_in_the_middle_of_a_fade():
+    """4 steps + resume to 8 equals 8 in one go, the resume inside level 1's fade (steps 3-5, a = 1/3, 2/3, 1)."""
+    options = {"level_steps": 3, "fade_steps": 3}
+    result = check_method("fsr", "fsr", _faces(), method_options=options, steps=4)
+    assert "alpha" in result["metrics"]
+
+
 def test_joint_trains_every_level_and_logs_per_level_losses(tmp_path):
     """Joint multi-scale training: every level's G and D move each step; losses.csv has one loss per level."""
     import csv
@@ -344,6 +387,9 @@ def test_trains_from_the_cli(tmp_path):
         ({"level_steps": 2.5}, ValueError, "level_steps must be an integer >= 1"),
         ({"measure_every": 3}, ValueError, "multiple of log_every=2"),
         ({"sparsity_tau": 1.5}, ValueError, r"sparsity_tau must be a number in \[0, 1\)"),
+        ({"fade_steps": -1}, ValueError, "fade_steps must be an integer >= 0"),
+        ({"level_steps": 2, "fade_steps": 3}, ValueError, "fade_steps=3 must be at most level_steps=2"),
+        ({"mode": "joint", "fade_steps": 2}, ValueError, "mode 'joint' has no new levels"),
         ({"levels": 3}, TypeError, "unknown"),
     ],
 )
@@ -363,8 +409,11 @@ def test_the_method_needs_the_fsr_architecture():
 
 def test_an_ema_slower_than_a_level_warns_and_a_fast_one_does_not():
     """Layer-wise levels shorter than the EMA's horizon would publish mostly random-init weights: a warning."""
-    with pytest.warns(TrainingWarning, match="ema=0.999 averages over about 1000 steps"):
+    with pytest.warns(TrainingWarning, match="ema=0.999 averages over about 1000 steps") as caught:
         _train(2, mode="layerwise", level_steps=1)
+    assert "Use ema=0 for" in str(caught[0].message)  # no decay fits one-step levels (not a negative one)
+    with pytest.warns(TrainingWarning, match=r"Use a smaller decay \(ema=0.95\) or ema=0"):
+        _train(1, mode="layerwise", level_steps=100)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrainingWarning)
         common = {"steps": 3, "batch_size": 4, "progress": False, "device": "cpu", **TINY}
