@@ -470,13 +470,17 @@ class FSRMethod(AdversarialMethod):
         return {k: self.to_memory_format(images) for k, images in reals.items()}
 
     def generated(self, z: torch.Tensor) -> dict[int, torch.Tensor]:
-        """G's images at each trained level, ``{level: (N, C, r, r)}``; during a fade the new level's image is
-        blended with the (frozen) level below, upscaled, so G's gradient reaches the new layers through ``a``."""
+        """G's images at each trained level, ``{level: (N, C, r, r)}``, the new level faded in during a fade."""
         if self.alpha is None:
             return self.G.outputs(z, self.trained)
         (k,) = self.trained
-        out = self.G.outputs(z, (k - 1, k))  # one pass: level k-1's image is on the way to level k's
-        return {k: torch.lerp(upscale(out[k - 1], self.config.resolutions[k]), out[k], self.alpha)}
+        return {k: self.faded(self.G, z, k, self.alpha)}
+
+    def faded(self, generator: FSRGenerator, z: torch.Tensor, level: int, alpha: float) -> torch.Tensor:
+        """``(1 - alpha) * up(X_{level-1}) + alpha * X_level``, ``(N, C, r, r)``: the level below is frozen, so G's
+        gradient reaches only the new layers, through ``alpha``."""
+        out = generator.outputs(z, (level - 1, level))  # one pass: level-1's image is on the way to level's
+        return torch.lerp(upscale(out[level - 1], self.config.resolutions[level]), out[level], alpha)
 
     def judge_level(self, level: int, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``D_level``'s logits for reals and fakes: one pass (batch norm per half) or two."""
@@ -604,11 +608,12 @@ class FSRMethod(AdversarialMethod):
 
     @torch.no_grad()
     def preview(self, fixed: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The EMA generator's output at the current level, upscaled (nearest) to the final size: layer-wise
-        training shows as ever finer pixels."""
+        """The EMA generator's output at the level of the next step, upscaled (nearest) to the final size: layer-wise
+        training shows as ever finer pixels; during a fade, the blend D sees."""
         G = self.ema[self.published[0]]
-        image = G.outputs(fixed["z"], (self.level,))[self.level].float()
-        return upscale(image, self.config.image_size)
+        z, alpha = fixed["z"], self.fade_alpha(self.steps_done)
+        image = G.outputs(z, (self.level,))[self.level] if alpha is None else self.faded(G, z, self.level, alpha)
+        return upscale(image.float(), self.config.image_size)
 
     # -- its own state -----------------------------------------------------------------------------------------------
 

@@ -238,6 +238,33 @@ def test_preview_shows_the_current_level_upscaled():
     assert torch.equal(picture, upscale(picture[..., ::4, ::4], 16))
 
 
+def test_preview_during_a_fade_shows_the_blend_d_sees():
+    """Mid-fade the preview is (1 - a) * up(level below) + a * new level of the EMA generator, upscaled."""
+    pictures = []
+
+    def grab(step, _metrics, state):
+        m, z = state.method, torch.randn(2, 8)
+        G = m.ema[m.published[0]]
+        levels = G.outputs(z, (0, 1))
+        pictures.append((m.fade_alpha(m.steps_done), m.preview({"z": z}), levels))
+
+    common = {
+        "steps": 3,
+        "batch_size": 4,
+        "progress": False,
+        "log_every": 1,
+        "device": "cpu",
+        "callbacks": [grab],
+        **TINY,
+    }
+    options = {"mode": "layerwise", "level_steps": 2, "fade_steps": 2}  # step 2: level 1, a = 0.5
+    ganzoo.train("fsr", _faces(), method_options=options, ema=0, **common)
+    alpha, picture, levels = pictures[1]  # after step 1: the next step fades level 1 in
+    assert alpha == 0.5
+    expected = upscale(0.5 * upscale(levels[0], 8) + 0.5 * levels[1], 16)
+    torch.testing.assert_close(picture, expected)
+
+
 @pytest.mark.parametrize(
     "options",
     [
