@@ -153,6 +153,12 @@ def upscale(images: torch.Tensor, size: int) -> torch.Tensor:
     return images if factor == 1 else F.interpolate(images, scale_factor=factor, mode="nearest")
 
 
+def fade_in(below: torch.Tensor, own: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``(1 - alpha) * up(below) + alpha * own``: a new level's images (N, C, r, r) faded in from the level below's
+    (N, C, r/2, r/2), upscaled (nearest), as ProGAN fades in a block. The same blend for fakes and reals."""
+    return torch.lerp(upscale(below, own.shape[-1]), own, alpha)
+
+
 def _init_weights(module: nn.Module) -> None:
     """DCGAN §3: convolution weights from N(0, 0.02); batch-norm scales N(1, 0.02), biases 0."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -466,7 +472,7 @@ class FSRMethod(AdversarialMethod):
         reals = {k: downscale(real, sizes[k]) for k in self.trained}
         if self.alpha is not None:  # fading in: the reals fade from the level below, upscaled, as the fakes do
             (k,) = self.trained
-            reals[k] = torch.lerp(upscale(downscale(real, sizes[k - 1]), sizes[k]), reals[k], self.alpha)
+            reals[k] = fade_in(downscale(real, sizes[k - 1]), reals[k], self.alpha)
         return {k: self.to_memory_format(images) for k, images in reals.items()}
 
     def generated(self, z: torch.Tensor) -> dict[int, torch.Tensor]:
@@ -480,7 +486,7 @@ class FSRMethod(AdversarialMethod):
         """``(1 - alpha) * up(X_{level-1}) + alpha * X_level``, ``(N, C, r, r)``: the level below is frozen, so G's
         gradient reaches only the new layers, through ``alpha``."""
         out = generator.outputs(z, (level - 1, level))  # one pass: level-1's image is on the way to level's
-        return torch.lerp(upscale(out[level - 1], self.config.resolutions[level]), out[level], alpha)
+        return fade_in(out[level - 1], out[level], alpha)
 
     def judge_level(self, level: int, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``D_level``'s logits for reals and fakes: one pass (batch norm per half) or two."""
@@ -638,7 +644,6 @@ class FSRMethod(AdversarialMethod):
             )
         self.steps_done, self.level = done, level
         self.trained = self.schedule(done)[1]
-        self.alpha = self.fade_alpha(done)
 
 
 # -- registration -----------------------------------------------------------------------------------------------
@@ -700,5 +705,6 @@ __all__ = [
     "FSRMethod",
     "LevelDiscriminator",
     "downscale",
+    "fade_in",
     "upscale",
 ]
