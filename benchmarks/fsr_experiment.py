@@ -197,6 +197,54 @@ def figure(results: dict[str, Any], out: Path, runs: dict[str, Path], final: int
     return path
 
 
+def sample_rows(runs: dict[str, Path], n: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    """A picture per mode, the same latents for all: the pyramid of the first latent (every level, nearest-upscaled
+    to the final size), a white gap, then ``n`` samples at the final resolution; ``[size, width, 3]`` uint8."""
+    from ganzoo.plugins.metrics.multiscale import pyramid_of
+
+    rows = {}
+    for mode, run in runs.items():
+        levels = pyramid_of(ganzoo.load(run), n, seed)  # [n, 3, s, s] uint8 per level, coarse to fine
+        final = levels[-1].shape[-1]
+        pyramid = [torch.nn.functional.interpolate(x[:1].float(), size=final, mode="nearest") for x in levels]
+        gap = torch.full((1, 3, final, final // 4), 255.0)
+        row = torch.cat([*pyramid, gap, *levels[-1].float().split(1)], dim=3)  # [1, 3, final, width]
+        rows[mode] = row[0].permute(1, 2, 0).to(torch.uint8).numpy()
+    return rows
+
+
+def samples_figure(runs: dict[str, Path], out: Path, n: int = 8, seed: int = 0) -> Path:
+    """``sample_rows`` drawn one above the other, titled by mode: what the FIDs mean, to look at."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sample_rows(runs, n, seed)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(14, 1.45 * len(rows) + 0.5), squeeze=False)
+    for ax, (mode, image) in zip(axes[:, 0], rows.items(), strict=True):
+        ax.imshow(image, interpolation="nearest")
+        ax.set_title(mode, loc="left", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"left: one latent's pyramid, every level upscaled; right: {n} samples (seed {seed})", fontsize=9)
+    fig.tight_layout()
+    path = out / "fsr_samples.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def publish(path: Path, grid: Path, figure_path: Path | None) -> None:
+    """Copy the figure to ``figure_path`` and the samples grid beside it (``<stem>-samples.png``), if asked."""
+    print(f"wrote {path} and {grid}")
+    if figure_path:
+        samples_path = figure_path.with_name(figure_path.stem + "-samples.png")
+        shutil.copyfile(path, figure_path)
+        shutil.copyfile(grid, samples_path)
+        print(f"copied them to {figure_path} and {samples_path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CelebA-64 uint8 .npz")
@@ -218,7 +266,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1: two processes side by side)")
     parser.add_argument("--quick", action="store_true", help="a 16 px smoke run of the whole script (< 1 min)")
     parser.add_argument("--replot", action="store_true", help="redraw the figure from <out>/fsr_experiment.json")
-    parser.add_argument("--figure", type=Path, default=None, help="also save the figure here (e.g. under docs/)")
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        default=None,
+        help="also save the figure here (e.g. under docs/; the samples grid goes beside it as <stem>-samples.png)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -228,9 +281,8 @@ def main() -> None:
         report = json.loads((args.out / "fsr_experiment.json").read_text())
         runs = {mode: args.out / mode for mode in report["results"]}
         path = figure(report["results"], args.out, runs, report["config"]["image_size"])
-        if args.figure:
-            shutil.copyfile(path, args.figure)
-        print(f"wrote {path}" + (f" and {args.figure}" if args.figure else ""))
+        grid = samples_figure(runs, args.out, seed=args.seed)
+        publish(path, grid, args.figure)
         return
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = sorted(set(modes) - set(MODES))
@@ -317,9 +369,9 @@ def main() -> None:
     }
     write_json(args.out / "fsr_experiment.json", report)
     path = figure(results, args.out, runs, final)
-    if args.figure:
-        shutil.copyfile(path, args.figure)
-    print(f"wrote {args.out / 'fsr_experiment.json'} and {path}")
+    grid = samples_figure(runs, args.out, seed=args.seed)
+    print(f"wrote {args.out / 'fsr_experiment.json'}")
+    publish(path, grid, args.figure)
     print("FID at the final resolution:", {m: round(v, 2) for m, v in report["headline"].items()})
 
 

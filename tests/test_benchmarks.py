@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from .conftest import REPO
 
@@ -126,3 +128,30 @@ def test_fsr_report_gathers_the_modes_of_the_same_budget(monkeypatch, tmp_path, 
     gathered = fsr_experiment.gather(tmp_path, budget, config)
     assert list(gathered) == ["layerwise", "joint"]
     assert "random-frozen.summary.json: another budget" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore:fsr layerwise")  # 2-step runs end below the top level on purpose
+def test_fsr_samples_show_each_modes_pyramid_and_samples_from_the_same_latents(monkeypatch, tmp_path):
+    """A row per run: the first latent's levels upscaled (the last is sample 0 itself), a gap, then the samples."""
+    import ganzoo
+
+    fsr_experiment = load_script(monkeypatch, "fsr_experiment")
+    tiny = {"z_dim": 8, "image_size": 16, "g_width": 4, "g_max": 16, "d_width": 4, "d_max": 16}
+    images = torch.randint(0, 256, (16, 3, 16, 16), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    runs = {}
+    for mode in ("joint", "layerwise"):
+        runs[mode] = tmp_path / mode
+        ganzoo.train("fsr", ganzoo.InMemoryData(images), method_options={"mode": mode}, steps=2, batch_size=4,
+                     progress=False, device="cpu", out_dir=runs[mode], **tiny)  # fmt: skip
+    rows = fsr_experiment.sample_rows(runs, n=3, seed=5)
+    assert list(rows) == ["joint", "layerwise"]
+    for mode, row in rows.items():
+        samples = ganzoo.load(runs[mode]).sample(3, seed=5, output="numpy")  # [3, 16, 16, 3] uint8
+        assert row.shape == (16, 3 * 16 + 4 + 3 * 16, 3) and row.dtype == np.uint8
+        assert (row[:, 48:52] == 255).all()
+        np.testing.assert_array_equal(row[:, 32:48], samples[0])  # the pyramid's top level is sample 0
+        for k in range(3):
+            np.testing.assert_array_equal(row[:, 52 + 16 * k : 68 + 16 * k], samples[k])
+    assert not np.array_equal(rows["joint"][:, 52:], rows["layerwise"][:, 52:])
+    path = fsr_experiment.samples_figure(runs, tmp_path, n=3)
+    assert path.read_bytes()[:4] == b"\x89PNG"
