@@ -17,7 +17,8 @@ Each run logs per-resolution patch moments and hidden-layer sparsity every ``--m
 then is evaluated with ``fid-per-resolution`` (Inception FID of every level against the reals average-pooled to it),
 ``moments-per-resolution`` and ``patch-sparsity``. Writes ``<out>/fsr_experiment.json`` (numbers + protocol) and
 ``<out>/fsr_experiment.png`` (FID per resolution, moments per resolution, sparsity per layer vs random init, and
-the final-resolution moment distance against steps). The article's expectation: layer-wise clearly better than
+the final-resolution moment distance against steps), and ``<out>/fsr_samples.png`` (a row per mode from the same
+latents: one latent's pyramid, then samples). The article's expectation: layer-wise clearly better than
 the control at 64 px; moments matched early; hidden layers sparser than at init.
 
 Run from the repository root (a GPU: about 3 x 15k steps at batch 64, plus 3 x 10 Inception passes of 10k images)::
