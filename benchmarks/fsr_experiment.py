@@ -201,13 +201,14 @@ def figure(results: dict[str, Any], out: Path, runs: dict[str, Path], final: int
 def sample_rows(runs: dict[str, Path], n: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
     """A picture per mode, the same latents for all: the pyramid of the first latent (every level, nearest-upscaled
     to the final size), a white gap, then ``n`` samples at the final resolution; ``[size, width, 3]`` uint8."""
+    from ganzoo.plugins.fsr import upscale
     from ganzoo.plugins.metrics.multiscale import pyramid_of
 
     rows = {}
     for mode, run in runs.items():
         levels = pyramid_of(ganzoo.load(run), n, seed)  # [n, 3, s, s] uint8 per level, coarse to fine
         final = levels[-1].shape[-1]
-        pyramid = [torch.nn.functional.interpolate(x[:1].float(), size=final, mode="nearest") for x in levels]
+        pyramid = [upscale(x[:1].float(), final) for x in levels]
         gap = torch.full((1, 3, final, final // 4), 255.0)
         row = torch.cat([*pyramid, gap, *levels[-1].float().split(1)], dim=3)  # [1, 3, final, width]
         rows[mode] = row[0].permute(1, 2, 0).to(torch.uint8).numpy()
